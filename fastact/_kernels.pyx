@@ -1,0 +1,567 @@
+# Kernels of fastact: the scalar rules and the typed loops, nothing else.
+#
+# Layers (see STYLE.md, item 1):
+#   1. `cdef inline ... noexcept nogil` scalar rules: each math rule once
+#      (the kink, the tie, NaN).
+#   2. span functions: serial loops over raw pointers that call the rules; the
+#      inner loops are branch-free selects so gcc -O3 vectorizes them.
+#   3. drivers: split the work into fixed chunks and run them serially or in
+#      an OpenMP prange; the `def` entry points read the data pointers of
+#      arrays that fastact/_validate.py has already checked.
+#
+# The entry points take ndarrays and read their data pointers rather than
+# typed memoryviews: a memoryview argument costs ~0.35 us per call by itself
+# (shared/PEERS.md), more than the whole kernel at small sizes.
+#
+# Directives (boundscheck, wraparound, cdivision, ...) are set once in setup.py.
+
+cimport cython
+from cython cimport floating
+from cython.parallel cimport prange
+from libc.stdlib cimport calloc, free
+from libc.string cimport memcpy
+
+cimport numpy as cnp
+
+cnp.import_array()
+
+# --------------------------------------------------------------------------
+# OpenMP, owned here and nowhere else: every omp_* call sits behind
+# `#ifdef _OPENMP`, so a compiler without OpenMP still builds a serial module.
+cdef extern from *:
+    """
+    #ifdef _OPENMP
+    #include <omp.h>
+    #define FASTACT_OPENMP_VERSION _OPENMP
+    #else
+    #define FASTACT_OPENMP_VERSION 0
+    static int omp_get_max_threads(void) { return 1; }
+    #endif
+
+    #if defined(__AVX512F__)
+    #define FASTACT_SIMD "AVX-512F"
+    #elif defined(__AVX2__)
+    #define FASTACT_SIMD "AVX2"
+    #elif defined(__AVX__)
+    #define FASTACT_SIMD "AVX"
+    #elif defined(__SSE2__) || defined(_M_X64)
+    #define FASTACT_SIMD "SSE2 (x86-64 baseline)"
+    #elif defined(__ARM_NEON) || defined(__aarch64__)
+    #define FASTACT_SIMD "NEON (ARM baseline)"
+    #else
+    #define FASTACT_SIMD "none (scalar)"
+    #endif
+
+    #if defined(__clang__)
+    #define FASTACT_COMPILER "clang " __clang_version__
+    #elif defined(__GNUC__)
+    #define FASTACT_COMPILER "gcc " __VERSION__
+    #elif defined(_MSC_VER)
+    #define FASTACT_COMPILER "msvc"
+    #else
+    #define FASTACT_COMPILER "unknown"
+    #endif
+
+    #ifndef FASTACT_BUILD_FLAGS
+    #define FASTACT_BUILD_FLAGS "unknown"
+    #endif
+    """
+    int omp_get_max_threads() noexcept nogil
+    int FASTACT_OPENMP_VERSION
+    const char* FASTACT_SIMD
+    const char* FASTACT_COMPILER
+    const char* FASTACT_BUILD_FLAGS
+
+
+# --------------------------------------------------------------------------
+# Work partition. Arrays of at most SERIAL_THRESHOLD elements never enter a
+# parallel region: entering one costs ~1 us idle and up to a scheduler slice
+# (~10-16 ms) when another process holds the second core (PEERS.md); PyTorch
+# uses a grain of 32768 elements for the same reason (ATen/Parallel.h).
+# Above it, the work is cut into CHUNK-element pieces handed out with
+# schedule(dynamic): a thread that is descheduled holds up the region by at
+# most one chunk instead of half the array, as schedule(static) would.
+cdef Py_ssize_t SERIAL_THRESHOLD = 32768
+cdef Py_ssize_t CHUNK = 16384
+# Weight-gradient reductions sum at most MAX_BLOCKS fixed blocks, whose
+# bounds depend on the shape alone, then combine them serially in order: the
+# same bits for every thread count (STYLE.md, item 9).
+cdef Py_ssize_t MAX_BLOCKS = 256
+# Maxout backward from x keeps the argmax of ARGMAX_TILE positions on the
+# stack while it rewrites a group (this is what makes `out=x` safe).
+cdef enum:
+    ARGMAX_TILE = 256
+
+
+# --------------------------------------------------------------------------
+# Scalar rules: one place for each convention of shared/API.md.
+
+cdef inline floating _relu(floating v) noexcept nogil:
+    # `0 if v < 0 else v`, not `v if v > 0 else 0`: a NaN compares false, so
+    # it passes through, and the select vectorizes.
+    return 0 if v < 0 else v
+
+
+cdef inline floating _leaky(floating v, floating s) noexcept nogil:
+    # NaN is not > 0, so it takes s * NaN = NaN.
+    return v if v > 0 else s * v
+
+
+cdef inline floating _relu_grad(floating g, floating x) noexcept nogil:
+    # Zero at the kink (x == 0), as PyTorch's threshold_backward; a NaN x
+    # passes the gradient because NaN <= 0 is false.
+    return 0 if x <= 0 else g
+
+
+cdef inline floating _leaky_grad(floating g, floating x, floating s) noexcept nogil:
+    # The slope side at the kink and for NaN x, as PyTorch's leaky_relu_backward.
+    return g if x > 0 else s * g
+
+
+cdef inline double _slope_grad(floating g, floating x) noexcept nogil:
+    # d(out)/d(slope) times g, in float64: g * x wherever x is *not* > 0, so
+    # a NaN x (or 0 * inf) makes the sum NaN, as in PyTorch.
+    return 0.0 if x > 0 else <double>g * <double>x
+
+
+cdef inline bint _beats(floating v, floating best) noexcept nogil:
+    # Maxout's tie and NaN rule, exactly np.argmax's: a later element wins only
+    # when strictly greater, or when it is the first NaN of its group.
+    return v > best or (v != v and best == best)
+
+
+# --------------------------------------------------------------------------
+# Element-wise ops: one span function, one driver.
+
+cdef enum:
+    OP_RELU = 0
+    OP_LEAKY = 1
+    OP_RELU_GRAD = 2
+    OP_LEAKY_GRAD = 3
+
+
+cdef void _ew_span(int op, const floating* a, const floating* b, floating* out,
+                   Py_ssize_t n, floating s) noexcept nogil:
+    # `a` is x (forward) or grad_output (backward); `b` is x or y (backward).
+    # The switch is outside the loops so that each loop vectorizes.
+    cdef Py_ssize_t i
+    if op == OP_RELU:
+        for i in range(n):
+            out[i] = _relu(a[i])
+    elif op == OP_LEAKY:
+        for i in range(n):
+            out[i] = _leaky(a[i], s)
+    elif op == OP_RELU_GRAD:
+        for i in range(n):
+            out[i] = _relu_grad(a[i], b[i])
+    else:
+        for i in range(n):
+            out[i] = _leaky_grad(a[i], b[i], s)
+
+
+cdef void _ew_run(int op, const floating* a, const floating* b, floating* out,
+                  Py_ssize_t n, floating s, int n_threads) noexcept nogil:
+    cdef Py_ssize_t nchunks = (n + CHUNK - 1) // CHUNK
+    cdef Py_ssize_t c, lo
+    if n <= SERIAL_THRESHOLD or n_threads < 2:
+        _ew_span(op, a, b, out, n, s)
+        return
+    for c in prange(nchunks, schedule="dynamic", num_threads=min(n_threads, nchunks)):
+        lo = c * CHUNK
+        _ew_span(op, a + lo, (b + lo) if b != NULL else NULL, out + lo,
+                 min(CHUNK, n - lo), s)
+
+
+# --------------------------------------------------------------------------
+# PReLU: x seen as a C-ordered (outer, C, inner) block, the channel in the
+# middle. One pass computes the input gradient and the weight gradient.
+
+cdef double _slope_grad_sum(const floating* g, const floating* x, Py_ssize_t n) noexcept nogil:
+    # Four independent partial sums in a fixed order: fast and reproducible.
+    cdef double s0 = 0, s1 = 0, s2 = 0, s3 = 0
+    cdef Py_ssize_t i = 0
+    while i + 4 <= n:
+        s0 += _slope_grad(g[i], x[i])
+        s1 += _slope_grad(g[i + 1], x[i + 1])
+        s2 += _slope_grad(g[i + 2], x[i + 2])
+        s3 += _slope_grad(g[i + 3], x[i + 3])
+        i += 4
+    while i < n:
+        s0 += _slope_grad(g[i], x[i])
+        i += 1
+    return (s0 + s1) + (s2 + s3)
+
+
+cdef void _prelu_span(const floating* g, const floating* x, const floating* w,
+                      floating* out, double* acc, Py_ssize_t start, Py_ssize_t end,
+                      Py_ssize_t C, Py_ssize_t inner) noexcept nogil:
+    # Elements [start, end) of the flat array. g == NULL: forward. acc (C
+    # doubles) receives the weight gradient, or is NULL. The sums are taken
+    # before `out` is written, so out may be g (the in-place call).
+    cdef Py_ssize_t pos, seg, c, length, i, r
+    cdef const floating* xr
+    cdef const floating* gr
+    cdef floating* outr
+    cdef floating wc
+    if inner == 1:
+        # Channels last: rows of C channels; start and end are whole rows.
+        r = start
+        while r < end:
+            xr = x + r
+            outr = out + r
+            if g == NULL:
+                for c in range(C):
+                    outr[c] = _leaky(xr[c], w[c])
+            else:
+                gr = g + r
+                if acc != NULL:
+                    for c in range(C):
+                        acc[c] += _slope_grad(gr[c], xr[c])
+                for c in range(C):
+                    outr[c] = _leaky_grad(gr[c], xr[c], w[c])
+            r += C
+        return
+    pos = start
+    while pos < end:
+        seg = pos // inner
+        c = seg % C
+        length = min(inner - (pos - seg * inner), end - pos)
+        wc = w[c]
+        if g == NULL:
+            for i in range(pos, pos + length):
+                out[i] = _leaky(x[i], wc)
+        else:
+            if acc != NULL:
+                acc[c] += _slope_grad_sum(g + pos, x + pos, length)
+            for i in range(pos, pos + length):
+                out[i] = _leaky_grad(g[i], x[i], wc)
+        pos += length
+
+
+cdef Py_ssize_t _prelu_blocks(Py_ssize_t n, Py_ssize_t C, Py_ssize_t inner) noexcept nogil:
+    # How many blocks the array is cut into: a function of the shape alone, so
+    # the weight-gradient sums do not depend on the thread count. The partial
+    # sums take at most MAX_BLOCKS * C doubles and never more than n / 16.
+    cdef Py_ssize_t units = n // C if inner == 1 else n
+    cdef Py_ssize_t nb = (n + CHUNK - 1) // CHUNK
+    nb = min(nb, MAX_BLOCKS)
+    nb = min(nb, units)
+    nb = min(nb, n // (16 * C))
+    return max(nb, 1)
+
+
+cdef void _prelu_run(const floating* g, const floating* x, const floating* w,
+                     floating* out, double* partial, Py_ssize_t n, Py_ssize_t C,
+                     Py_ssize_t inner, Py_ssize_t nb, int n_threads) noexcept nogil:
+    # Block b covers units [b*units/nb, (b+1)*units/nb), a unit being a row of
+    # C elements when inner == 1 and one element otherwise.
+    cdef Py_ssize_t unit = C if inner == 1 else 1
+    cdef Py_ssize_t units = n // unit
+    cdef Py_ssize_t b
+    if n <= SERIAL_THRESHOLD or n_threads < 2 or nb < 2:
+        for b in range(nb):
+            _prelu_span(g, x, w, out, (partial + b * C) if partial != NULL else NULL,
+                        (b * units // nb) * unit, ((b + 1) * units // nb) * unit, C, inner)
+        return
+    for b in prange(nb, schedule="dynamic", num_threads=min(n_threads, nb)):
+        _prelu_span(g, x, w, out, (partial + b * C) if partial != NULL else NULL,
+                    (b * units // nb) * unit, ((b + 1) * units // nb) * unit, C, inner)
+
+
+# --------------------------------------------------------------------------
+# Maxout: x seen as a C-ordered (outer, M, inner) block, groups of k along M.
+# Output row r (of R = outer * M/k) reads the k input rows starting at r*k,
+# each `inner` long, so the input row of a group starts at x + r*k*inner.
+
+cdef void _maxout_span(const floating* x, floating* y, Py_ssize_t* idx,
+                       Py_ssize_t r0, Py_ssize_t r1, Py_ssize_t k,
+                       Py_ssize_t inner, Py_ssize_t i0, Py_ssize_t i1) noexcept nogil:
+    cdef Py_ssize_t r, t, i, bi
+    cdef floating v, best
+    cdef bint take
+    cdef const floating* xr
+    cdef floating* yr
+    cdef Py_ssize_t* ir
+    if inner == 1:
+        for r in range(r0, r1):
+            xr = x + r * k
+            best = xr[0]
+            bi = 0
+            for t in range(1, k):
+                v = xr[t]
+                take = _beats(v, best)
+                best = v if take else best
+                bi = t if take else bi
+            y[r] = best
+            if idx != NULL:
+                idx[r] = bi
+        return
+    for r in range(r0, r1):
+        xr = x + r * k * inner
+        yr = y + r * inner
+        for i in range(i0, i1):
+            yr[i] = xr[i]
+        if idx == NULL:
+            for t in range(1, k):
+                xr = xr + inner
+                for i in range(i0, i1):
+                    v = xr[i]
+                    yr[i] = v if _beats(v, yr[i]) else yr[i]
+        else:
+            ir = idx + r * inner
+            for i in range(i0, i1):
+                ir[i] = 0
+            for t in range(1, k):
+                xr = xr + inner
+                for i in range(i0, i1):
+                    v = xr[i]
+                    take = _beats(v, yr[i])
+                    yr[i] = v if take else yr[i]
+                    ir[i] = t if take else ir[i]
+
+
+cdef void _maxout_grad_span(const floating* g, const floating* x, const Py_ssize_t* idx,
+                            floating* out, Py_ssize_t r0, Py_ssize_t r1, Py_ssize_t k,
+                            Py_ssize_t inner, Py_ssize_t i0, Py_ssize_t i1) noexcept nogil:
+    # The argmax of a group comes from idx, or from x when idx is NULL; it is
+    # known for the whole group (tile) before the group is written, so out may
+    # be x itself.
+    cdef Py_ssize_t r, t, i, bi, j0, j1, m
+    cdef floating gr, v, b0
+    cdef bint take
+    cdef const floating* xr
+    cdef floating* outr
+    cdef const floating* grow
+    cdef floating best[ARGMAX_TILE]
+    cdef Py_ssize_t arg[ARGMAX_TILE]
+    if inner == 1:
+        for r in range(r0, r1):
+            if idx != NULL:
+                bi = idx[r]
+            else:
+                xr = x + r * k
+                b0 = xr[0]
+                bi = 0
+                for t in range(1, k):
+                    v = xr[t]
+                    take = _beats(v, b0)
+                    b0 = v if take else b0
+                    bi = t if take else bi
+            gr = g[r]
+            outr = out + r * k
+            for t in range(k):
+                outr[t] = gr if t == bi else 0
+        return
+    for r in range(r0, r1):
+        grow = g + r * inner
+        outr = out + r * k * inner
+        if idx != NULL:
+            for t in range(k):
+                for i in range(i0, i1):
+                    outr[t * inner + i] = grow[i] if idx[r * inner + i] == t else 0
+            continue
+        j0 = i0
+        while j0 < i1:
+            j1 = min(j0 + ARGMAX_TILE, i1)
+            m = j1 - j0
+            xr = x + r * k * inner + j0
+            for i in range(m):
+                best[i] = xr[i]
+                arg[i] = 0
+            for t in range(1, k):
+                for i in range(m):
+                    v = xr[t * inner + i]
+                    take = _beats(v, best[i])
+                    best[i] = v if take else best[i]
+                    arg[i] = t if take else arg[i]
+            for t in range(k):
+                for i in range(m):
+                    outr[t * inner + j0 + i] = grow[j0 + i] if arg[i] == t else 0
+            j0 = j1
+
+
+cdef inline void _tiles(Py_ssize_t R, Py_ssize_t k, Py_ssize_t inner,
+                        Py_ssize_t* rows_per_tile, Py_ssize_t* inner_per_tile,
+                        Py_ssize_t* ntiles) noexcept nogil:
+    # A tile is a range of output rows times a range of `inner`, about CHUNK
+    # input elements: whole rows when rows are short, slices of one row when
+    # they are long (e.g. maxout over axis 0 of a tall array).
+    if k * inner >= CHUNK:
+        rows_per_tile[0] = 1
+        inner_per_tile[0] = max(CHUNK // k, 1)
+    else:
+        rows_per_tile[0] = max(CHUNK // (k * inner), 1)
+        inner_per_tile[0] = inner
+    ntiles[0] = ((R + rows_per_tile[0] - 1) // rows_per_tile[0]) * \
+                ((inner + inner_per_tile[0] - 1) // inner_per_tile[0])
+
+
+cdef void _maxout_run(const floating* g, const floating* x, const Py_ssize_t* idx_in,
+                      floating* out, Py_ssize_t* idx_out, bint backward,
+                      Py_ssize_t R, Py_ssize_t k, Py_ssize_t inner, int n_threads) noexcept nogil:
+    # Forward (backward false): x -> out (R*inner values), idx_out optional.
+    # Backward: g (R*inner) and x or idx_in -> out (R*k*inner values).
+    cdef Py_ssize_t rpt, ipt, ntiles, nic, tile, r0, i0
+    if R == 0 or inner == 0:
+        return
+    _tiles(R, k, inner, &rpt, &ipt, &ntiles)
+    nic = (inner + ipt - 1) // ipt
+    if R * k * inner <= SERIAL_THRESHOLD or n_threads < 2 or ntiles < 2:
+        if backward:
+            _maxout_grad_span(g, x, idx_in, out, 0, R, k, inner, 0, inner)
+        else:
+            _maxout_span(x, out, idx_out, 0, R, k, inner, 0, inner)
+        return
+    for tile in prange(ntiles, schedule="dynamic", num_threads=min(n_threads, ntiles)):
+        r0 = (tile // nic) * rpt
+        i0 = (tile % nic) * ipt
+        if backward:
+            _maxout_grad_span(g, x, idx_in, out, r0, min(r0 + rpt, R), k, inner,
+                              i0, min(i0 + ipt, inner))
+        else:
+            _maxout_span(x, out, idx_out, r0, min(r0 + rpt, R), k, inner,
+                         i0, min(i0 + ipt, inner))
+
+
+# --------------------------------------------------------------------------
+# Entry points. Arguments were validated by fastact/_validate.py: arrays are
+# C-contiguous, share one float dtype (float32 or float64), have the sizes
+# stated, and `out` does not partially overlap an input.
+
+cdef inline bint _is_f32(cnp.ndarray a):
+    return cnp.PyArray_TYPE(a) == cnp.NPY_FLOAT32
+
+
+cdef inline void* _ptr(cnp.ndarray a):
+    return cnp.PyArray_DATA(a) if a is not None else NULL
+
+
+def elementwise(int op, cnp.ndarray a, cnp.ndarray b, cnp.ndarray out,
+                double slope, int n_threads):
+    """out = op(a[, b]) over a.size elements (see the OP_* codes)."""
+    cdef Py_ssize_t n = cnp.PyArray_SIZE(a)
+    cdef void* pa = _ptr(a)
+    cdef void* pb = _ptr(b)
+    cdef void* po = _ptr(out)
+    if _is_f32(a):
+        with nogil:
+            _ew_run[float](op, <float*>pa, <float*>pb, <float*>po, n,
+                           <float>slope, n_threads)
+    else:
+        with nogil:
+            _ew_run[double](op, <double*>pa, <double*>pb, <double*>po, n,
+                            slope, n_threads)
+
+
+def prelu(cnp.ndarray g, cnp.ndarray x, cnp.ndarray w, cnp.ndarray out,
+          cnp.ndarray grad_w, Py_ssize_t C, Py_ssize_t inner, int n_threads):
+    """PReLU over x seen as (x.size // (C*inner), C, inner), C-ordered.
+
+    g None: forward, out = prelu(x). Else out = input gradient, and when
+    grad_w (float64, C values) is given it receives the weight gradient.
+    """
+    cdef Py_ssize_t n = cnp.PyArray_SIZE(x)
+    cdef Py_ssize_t nb, b, c
+    cdef double* partial = NULL
+    cdef double* gw = NULL
+    cdef void* pg = _ptr(g)
+    cdef void* px = _ptr(x)
+    cdef void* pw = _ptr(w)
+    cdef void* po = _ptr(out)
+    if n == 0:
+        if grad_w is not None:
+            grad_w[...] = 0
+        return
+    nb = _prelu_blocks(n, C, inner)
+    cdef bint f32 = _is_f32(x)
+    if grad_w is not None:
+        gw = <double*>cnp.PyArray_DATA(grad_w)
+        partial = <double*>calloc(nb * C, sizeof(double))
+        if partial == NULL:
+            raise MemoryError()
+    try:
+        with nogil:
+            if f32:
+                _prelu_run[float](<float*>pg, <float*>px, <float*>pw, <float*>po,
+                                  partial, n, C, inner, nb, n_threads)
+            else:
+                _prelu_run[double](<double*>pg, <double*>px, <double*>pw, <double*>po,
+                                   partial, n, C, inner, nb, n_threads)
+            if partial != NULL:
+                # Serial combine in block order: bitwise the same for any
+                # thread count.
+                memcpy(gw, partial, C * sizeof(double))
+                for b in range(1, nb):
+                    for c in range(C):
+                        gw[c] += partial[b * C + c]
+    finally:
+        free(partial)
+
+
+def maxout(cnp.ndarray x, cnp.ndarray y, cnp.ndarray idx, Py_ssize_t k,
+           Py_ssize_t inner, int n_threads):
+    """Forward maxout over x seen as (R*k, inner) rows, C-ordered, R = y.size // inner."""
+    cdef Py_ssize_t R = cnp.PyArray_SIZE(y) // inner if inner > 0 else 0
+    cdef void* px = _ptr(x)
+    cdef void* py = _ptr(y)
+    cdef Py_ssize_t* pi = <Py_ssize_t*>_ptr(idx)
+    cdef bint f32 = _is_f32(x)
+    with nogil:
+        if f32:
+            _maxout_run[float](NULL, <float*>px, NULL, <float*>py, pi, False,
+                               R, k, inner, n_threads)
+        else:
+            _maxout_run[double](NULL, <double*>px, NULL, <double*>py, pi, False,
+                                R, k, inner, n_threads)
+
+
+def maxout_backward(cnp.ndarray g, cnp.ndarray x, cnp.ndarray idx, cnp.ndarray out,
+                    Py_ssize_t k, Py_ssize_t inner, int n_threads):
+    """Maxout gradient: g (R*inner) to out (R*k*inner), argmax from x or idx."""
+    cdef Py_ssize_t R = cnp.PyArray_SIZE(g) // inner if inner > 0 else 0
+    cdef void* pg = _ptr(g)
+    cdef void* px = _ptr(x)
+    cdef const Py_ssize_t* pi = <Py_ssize_t*>_ptr(idx)
+    cdef void* po = _ptr(out)
+    cdef bint f32 = _is_f32(g)
+    with nogil:
+        if f32:
+            _maxout_run[float](<float*>pg, <float*>px, pi, <float*>po, NULL, True,
+                               R, k, inner, n_threads)
+        else:
+            _maxout_run[double](<double*>pg, <double*>px, pi, <double*>po, NULL, True,
+                                R, k, inner, n_threads)
+
+
+def count_out_of_range(cnp.ndarray idx, Py_ssize_t k):
+    """How many of the np.intp values in idx fall outside 0..k-1."""
+    cdef Py_ssize_t n = cnp.PyArray_SIZE(idx)
+    cdef const Py_ssize_t* p = <Py_ssize_t*>cnp.PyArray_DATA(idx)
+    cdef Py_ssize_t i, bad = 0
+    with nogil:
+        for i in range(n):
+            bad += (p[i] < 0) | (p[i] >= k)
+    return bad
+
+
+# --------------------------------------------------------------------------
+# Build and runtime facts, for show_config() and the thread resolver.
+
+def max_threads():
+    """omp_get_max_threads() of the calling thread (1 without OpenMP)."""
+    return omp_get_max_threads()
+
+
+def build_info():
+    return {
+        "openmp_version": FASTACT_OPENMP_VERSION,
+        "simd": FASTACT_SIMD.decode(),
+        "compiler": FASTACT_COMPILER.decode(),
+        "flags": FASTACT_BUILD_FLAGS.decode(),
+        "serial_threshold": SERIAL_THRESHOLD,
+        "chunk": CHUNK,
+    }
+
+
+OPS = {"relu": OP_RELU, "leaky_relu": OP_LEAKY,
+       "relu_grad": OP_RELU_GRAD, "leaky_relu_grad": OP_LEAKY_GRAD}
