@@ -547,6 +547,11 @@ def count_out_of_range(cnp.ndarray idx, Py_ssize_t k):
 # --------------------------------------------------------------------------
 # Build and runtime facts, for show_config() and the thread resolver.
 
+def address(cnp.ndarray a):
+    """The address of a's first element (cheaper than __array_interface__)."""
+    return <size_t>cnp.PyArray_DATA(a)
+
+
 def max_threads():
     """omp_get_max_threads() of the calling thread (1 without OpenMP)."""
     return omp_get_max_threads()

@@ -1,0 +1,33 @@
+"""fastact: ReLU-family and Maxout kernels, forward and backward, in place.
+
+Typed Cython loops run in parallel with OpenMP over contiguous float32 and
+float64 NumPy buffers. The contract of every function (NaN, ties, the
+gradient at 0, backward from the output, threads) is in each docstring.
+"""
+from ._api import (
+    leaky_relu,
+    leaky_relu_backward,
+    maxout,
+    maxout_backward,
+    prelu,
+    prelu_backward,
+    relu,
+    relu_backward,
+)
+from ._config import show_config
+from ._validate import effective_n_threads
+from ._version import __version__
+
+__all__ = [
+    "relu",
+    "leaky_relu",
+    "prelu",
+    "maxout",
+    "relu_backward",
+    "leaky_relu_backward",
+    "prelu_backward",
+    "maxout_backward",
+    "effective_n_threads",
+    "show_config",
+    "__version__",
+]

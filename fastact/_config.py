@@ -1,0 +1,70 @@
+"""show_config(): what this build of fastact is and how it will run."""
+import json
+import os
+import platform
+import sys
+
+import numpy as np
+
+from . import _kernels
+from ._validate import effective_n_threads
+from ._version import __version__
+
+
+def _openmp_runtime():
+    """The OpenMP runtime library loaded in this process (Linux: from
+    /proc/self/maps; elsewhere through threadpoolctl when it is installed)."""
+    names = ("libgomp", "libomp", "libiomp", "vcomp")
+    try:
+        with open("/proc/self/maps") as f:
+            paths = {line.split()[-1] for line in f if "/" in line}
+        found = sorted(p for p in paths if any(n in os.path.basename(p) for n in names))
+        if found:
+            return ", ".join(found)
+    except OSError:
+        pass
+    try:
+        from threadpoolctl import threadpool_info
+    except ImportError:
+        return "unknown"
+    libs = [i["filepath"] for i in threadpool_info() if i.get("user_api") == "openmp"]
+    return ", ".join(libs) or "unknown"
+
+
+def config():
+    """The facts show_config() prints, as a dict."""
+    info = _kernels.build_info()
+    openmp = info["openmp_version"] > 0
+    return {
+        "fastact": __version__,
+        "python": sys.version.split()[0],
+        "numpy": np.__version__,
+        "machine": f"{platform.system()} {platform.machine()}, {os.cpu_count()} CPUs",
+        "openmp": f"on (OpenMP {info['openmp_version']})" if openmp
+                  else "off: serial build (the compiler had no OpenMP)",
+        "openmp_runtime": _openmp_runtime() if openmp else None,
+        "default_threads": effective_n_threads(None),
+        "serial_threshold": info["serial_threshold"],
+        "parallel_chunk": info["chunk"],
+        "simd": info["simd"],
+        "compiler": info["compiler"],
+        "flags": info["flags"],
+    }
+
+
+def show_config(mode="stdout"):
+    """Print (or, with ``mode="dicts"``, return) fastact's build and runtime
+    configuration: version, OpenMP on/off and its runtime, default thread
+    count, serial threshold (arrays of at most this many elements never enter
+    a parallel region), SIMD level compiled in, compiler and flags.
+    ``mode="json"`` returns the same as a JSON string."""
+    cfg = config()
+    if mode == "dicts":
+        return cfg
+    if mode == "json":
+        return json.dumps(cfg, indent=2)
+    if mode != "stdout":
+        raise ValueError(f"mode must be 'stdout', 'dicts' or 'json', got {mode!r}")
+    width = max(map(len, cfg))
+    for key, value in cfg.items():
+        print(f"{key:<{width}}  {value}")
