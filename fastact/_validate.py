@@ -142,8 +142,11 @@ def check_axis(axis, ndim):
 
 
 def order_of(a):
-    """'C' or 'F' when ``a`` is contiguous in that order (C first), else None."""
+    """'C' or 'F' when ``a`` is aligned and contiguous in that order (C first),
+    else None: the kernels then work through an aligned contiguous copy."""
     flags = a.flags
+    if not flags.aligned:
+        return None
     if flags.c_contiguous:
         return "C"
     if flags.f_contiguous:
@@ -152,7 +155,9 @@ def order_of(a):
 
 
 def is_contiguous(a, order):
-    return a.flags.c_contiguous if order == "C" else a.flags.f_contiguous
+    """Aligned and contiguous in ``order``: what the kernels can use as is."""
+    flags = a.flags
+    return flags.aligned and (flags.c_contiguous if order == "C" else flags.f_contiguous)
 
 
 def pick_order(out, like):

@@ -1,0 +1,83 @@
+"""Shared test helpers: salted inputs, memory layouts, comparisons."""
+import numpy as np
+
+DTYPES = [np.float32, np.float64]
+THREADS = [1, 2, None]
+# Both sides of the serial threshold (32768 elements) and of the parallel
+# chunk (16384), odd lengths included.
+SIZES = [0, 1, 7, 1000, 70_001, 1_000_003]
+LAYOUTS = ["C", "F", "strided", "reversed", "readonly", "misaligned"]
+
+
+def edge_values(dtype):
+    """0, -0.0, NaN, +-inf, subnormals, huge and ordinary values."""
+    info = np.finfo(dtype)
+    return np.array(
+        [0.0, -0.0, np.nan, np.inf, -np.inf, info.smallest_subnormal,
+         -info.smallest_subnormal, info.smallest_normal / 4, -info.smallest_normal / 3,
+         info.max, -info.max, 1.0, -1.0, 0.5, -2.5],
+        dtype=dtype,
+    )
+
+
+def salted(n, dtype, seed=0, scale=1.0):
+    """n normal values, with every edge value sprinkled in (at least once
+    each when n allows, in random places)."""
+    rng = np.random.default_rng(seed)
+    a = (rng.standard_normal(n) * scale).astype(dtype)
+    edges = edge_values(dtype)
+    if n:
+        count = min(n, max(len(edges), n // 50))
+        pos = rng.choice(n, size=count, replace=False)
+        a[pos] = np.resize(edges, count)
+    return a
+
+
+def in_layout(a, layout):
+    """A copy of the 1-D array ``a`` in the given memory layout, with the
+    same values in logical order (so references can run on ``a``):
+    C, F (a 2-D Fortran array), strided (every other element of a buffer),
+    reversed (negative stride), readonly, misaligned (a byte-offset buffer)."""
+    n = a.size
+    if layout == "C":
+        return a.copy()
+    if layout == "F":
+        # n values as a 2-D F-contiguous array when n factors, else (n, 1).
+        rows = next((r for r in (3, 7, 2) if n % r == 0 and n > r), 1)
+        return np.asfortranarray(a.reshape(rows, n // rows))
+    if layout == "strided":
+        buf = np.full(2 * n, 123.0, dtype=a.dtype)
+        buf[::2] = a
+        return buf[::2]
+    if layout == "reversed":
+        return a[::-1].copy()[::-1]
+    if layout == "readonly":
+        b = a.copy()
+        b.flags.writeable = False
+        return b
+    if layout == "misaligned":
+        raw = np.zeros(n * a.itemsize + 1, dtype=np.uint8)
+        b = raw[1:].view(a.dtype)
+        b[...] = a
+        assert n == 0 or not b.flags.aligned
+        return b
+    raise AssertionError(layout)
+
+
+def assert_same(actual, expected):
+    """Equal values, NaN where NaN, shape and dtype equal; the sign of a zero
+    is not part of the contract."""
+    actual = np.asarray(actual)
+    expected = np.asarray(expected)
+    assert actual.dtype == expected.dtype, (actual.dtype, expected.dtype)
+    assert actual.shape == expected.shape, (actual.shape, expected.shape)
+    np.testing.assert_array_equal(actual, expected, strict=False)
+
+
+def assert_bits(a, b):
+    """Bitwise identical (used across thread counts)."""
+    a, b = np.ascontiguousarray(a), np.ascontiguousarray(b)
+    assert a.dtype == b.dtype and a.shape == b.shape
+    assert a.tobytes() == b.tobytes()
+
+

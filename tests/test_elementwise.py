@@ -1,0 +1,215 @@
+"""relu, leaky_relu and their backward passes against the NumPy twins, over
+dtype x n_threads x out mode x memory layout x size, with edge values."""
+import functools
+
+import numpy as np
+import pytest
+
+import fastact
+from fastact import reference as ref
+from helpers import (
+    DTYPES, LAYOUTS, SIZES, THREADS, assert_bits, assert_same, in_layout, salted,
+)
+
+SLOPE = 0.2  # a slope that is inexact in binary: rounding to the dtype matters
+
+# name -> (number of data inputs, fastact call, reference on the x-based inputs)
+# Backward ops from y get y = forward(x) as their second input and must give
+# the same result as from x.
+OPS = {
+    "relu": (1, lambda a, **kw: fastact.relu(a[0], **kw), lambda a: ref.relu(a[0])),
+    "leaky_relu": (1, lambda a, **kw: fastact.leaky_relu(a[0], SLOPE, **kw),
+                   lambda a: ref.leaky_relu(a[0], SLOPE)),
+    "abs_rect": (1, lambda a, **kw: fastact.leaky_relu(a[0], -1, **kw),
+                 lambda a: np.abs(a[0])),
+    "relu_backward_x": (2, lambda a, **kw: fastact.relu_backward(a[0], a[1], **kw),
+                        lambda a: ref.relu_backward(a[0], a[1])),
+    "relu_backward_y": (2, lambda a, **kw: fastact.relu_backward(a[0], y=a[1], **kw),
+                        lambda a: ref.relu_backward(a[0], a[1])),
+    "leaky_backward_x": (2, lambda a, **kw: fastact.leaky_relu_backward(
+        a[0], a[1], negative_slope=SLOPE, **kw),
+        lambda a: ref.leaky_relu_backward(a[0], a[1], negative_slope=SLOPE)),
+    "leaky_backward_y": (2, lambda a, **kw: fastact.leaky_relu_backward(
+        a[0], y=a[1], negative_slope=SLOPE, **kw),
+        lambda a: ref.leaky_relu_backward(a[0], a[1], negative_slope=SLOPE)),
+}
+FORWARD_OF_Y = {"relu_backward_y": ref.relu,
+                "leaky_backward_y": lambda x: ref.leaky_relu(x, SLOPE)}
+
+
+@functools.lru_cache(maxsize=None)
+def _inputs(op, n, dtype):
+    """(inputs as passed, x-based inputs for the reference), 1-D."""
+    if OPS[op][0] == 1:
+        x = salted(n, dtype, seed=1)
+        return (x,), (x,)
+    g = salted(n, dtype, seed=2)
+    x = salted(n, dtype, seed=3)
+    second = FORWARD_OF_Y[op](x) if op in FORWARD_OF_Y else x
+    return (g, second), (g, x)
+
+
+@pytest.mark.parametrize("size", SIZES)
+@pytest.mark.parametrize("layout", LAYOUTS)
+@pytest.mark.parametrize("mode", ["new", "out", "inplace"])
+@pytest.mark.parametrize("n_threads", THREADS)
+@pytest.mark.parametrize("dtype", DTYPES)
+@pytest.mark.parametrize("op", OPS)
+def test_matrix(op, dtype, n_threads, mode, layout, size):
+    _, call, reference = OPS[op]
+    passed, for_ref = _inputs(op, size, dtype)
+    args = [in_layout(a, layout) for a in passed]
+    shape = args[0].shape
+    expected = reference(for_ref).reshape(shape)
+    before = [a.copy() for a in args]
+
+    if mode == "new":
+        result = call(args, n_threads=n_threads)
+        assert result.flags.c_contiguous or result.flags.f_contiguous
+    elif mode == "out":
+        out = in_layout(np.full(size, 7.0, dtype), "C" if layout == "readonly" else layout)
+        result = call(args, out=out, n_threads=n_threads)
+        assert result is out
+        if layout == "strided" and size:
+            # Written through a strided out; the elements between are untouched.
+            assert np.all(out.base[1::2] == 123.0)
+    else:
+        target = args[0]
+        if layout == "readonly":
+            with pytest.raises(ValueError, match="read-only"):
+                call(args, out=target, n_threads=n_threads)
+            assert_bits(target, before[0])
+            return
+        result = call(args, out=target, n_threads=n_threads)
+        assert result is target
+
+    assert_same(result, expected)
+    first_untouched = 1 if mode == "inplace" else 0
+    for a, b in zip(args[first_untouched:], before[first_untouched:]):
+        assert_bits(a, b)  # inputs that are not out are never modified
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+@pytest.mark.parametrize("op", OPS)
+def test_bitwise_identical_across_thread_counts(op, dtype):
+    passed, _ = _inputs(op, 1_000_003, dtype)
+    results = [OPS[op][1](passed, n_threads=nt) for nt in (1, 2, 3, None, -1)]
+    for r in results[1:]:
+        assert_bits(r, results[0])
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+def test_edge_values_exactly(dtype):
+    """The table of shared/API.md, value by value."""
+    t = dtype
+    x = np.array([-2, -0.0, 0, 3, np.nan, np.inf, -np.inf], dtype=t)
+    g = np.array([5, 5, 5, 5, 5, np.inf, np.nan], dtype=t)
+    nan, inf = np.nan, np.inf
+    assert_same(fastact.relu(x), np.array([0, 0, 0, 3, nan, inf, 0], t))
+    s = t(0.01)
+    assert_same(fastact.leaky_relu(x), np.array([s * t(-2), 0, 0, 3, nan, inf, -inf], t))
+    assert_same(fastact.leaky_relu(x, -1), np.array([2, 0, 0, 3, nan, inf, inf], t))
+    assert_same(fastact.leaky_relu(x, 0), np.array([0, 0, 0, 3, nan, inf, nan], t))
+    # Gradient 0 at the kink; a NaN x passes the gradient; inf/NaN grads are
+    # selected, never multiplied by 0.
+    assert_same(fastact.relu_backward(g, x), np.array([0, 0, 0, 5, 5, inf, 0], t))
+    assert_same(fastact.leaky_relu_backward(g, x),
+                np.array([s * 5, s * 5, s * 5, 5, s * 5, inf, nan], t))
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+def test_subnormals_pass_through(dtype):
+    tiny = np.finfo(dtype).smallest_subnormal
+    x = np.array([tiny, -tiny, 3 * tiny], dtype=dtype)
+    assert_same(fastact.relu(x), np.array([tiny, 0, 3 * tiny], dtype))
+    y = fastact.leaky_relu(x, negative_slope=-1)
+    assert y[1] == tiny and y[0] == tiny  # not flushed to zero
+    assert_same(fastact.relu_backward(x, x), np.array([tiny, 0, 3 * tiny], dtype))
+
+
+def test_slope_is_rounded_to_the_dtype():
+    x = np.array([-3.0], dtype=np.float32)
+    # 0.1 is inexact: the product uses float32(0.1), in float32.
+    assert fastact.leaky_relu(x, 0.1)[0] == np.float32(0.1) * np.float32(-3.0)
+    assert fastact.leaky_relu(x.astype(np.float64), 0.1)[0] == 0.1 * -3.0
+
+
+def test_inputs_numpy_accepts():
+    assert_same(fastact.relu([-1.0, 2.0]), np.array([0.0, 2.0]))
+    assert_same(fastact.relu(memoryview(np.array([-1.0, 2.0], np.float32))),
+                np.array([0.0, 2.0], np.float32))
+    r = fastact.relu(-1.5)
+    assert np.ndim(r) == 0 and r == 0 and np.asarray(r).dtype == np.float64
+    r = fastact.relu(np.float32(2.5))
+    assert r == 2.5 and np.asarray(r).dtype == np.float32
+    x = np.array(-4.0)
+    assert fastact.leaky_relu(x, 0.5, out=x) is x and x == -2.0
+
+
+@pytest.mark.parametrize("op", OPS)
+def test_zero_size_and_0d(op):
+    n_in, call, reference = OPS[op]
+    for shape in [(0,), (3, 0), (0, 5, 2)]:
+        args = [np.zeros(shape, np.float32)] * n_in
+        r = call(args)
+        assert r.shape == shape and r.dtype == np.float32
+    args = [np.array(v, np.float64) for v in (-1.0, 2.0)[:n_in]]
+    assert_same(np.asarray(call(args)), reference(args))
+
+
+def test_in_place_partial_overlap_is_as_if_copied():
+    x = salted(100_001, np.float32, seed=4)
+    for lo, hi in [(0, 1), (1, 0), (0, 37), (37, 0)]:
+        buf = x.copy()
+        src, dst = buf[lo:buf.size - hi], buf[hi:buf.size - lo]
+        expected = ref.leaky_relu(src.copy(), 0.3)
+        fastact.leaky_relu(src, 0.3, out=dst)
+        assert_same(dst, expected)
+    # Interleaved: input the even elements, output the odd ones.
+    buf = x.copy()
+    expected = ref.relu(buf[:-1:2].copy())
+    fastact.relu(buf[:-1:2], out=buf[1::2])
+    assert_same(buf[1::2], expected)
+    # Backward with out overlapping x (not grad_output).
+    g = salted(50_000, np.float64, seed=5)
+    buf = salted(50_010, np.float64, seed=6)
+    xs = buf[10:].copy()
+    expected = ref.relu_backward(g, xs)
+    r = fastact.relu_backward(g, buf[10:], out=buf[:50_000])
+    assert_same(r, expected)
+
+
+def test_mixed_memory_orders():
+    x = salted(3 * 4001, np.float64, seed=7).reshape(3, 4001)
+    g = salted(3 * 4001, np.float64, seed=8).reshape(3, 4001)
+    expected = ref.relu_backward(g, x)
+    xf = np.asfortranarray(x)
+    assert_same(fastact.relu_backward(g, xf), expected)
+    out = np.empty_like(x, order="F")
+    assert fastact.relu_backward(g, xf, out=out) is out
+    assert_same(out, expected)
+    out = np.empty_like(x)
+    assert_same(fastact.relu_backward(x.T.copy().T, g, out=out), ref.relu_backward(x, g))
+    # A transposed view is processed without a copy (F-contiguous).
+    t = salted(7 * 5001, np.float32, seed=9).reshape(7, 5001).T
+    assert_same(fastact.relu(t), ref.relu(t))
+    assert fastact.relu(t).flags.f_contiguous
+
+
+def test_no_copies_for_contiguous_inputs():
+    """C- and F-contiguous inputs are processed without copies: an in-place
+    call allocates nothing that grows with the array."""
+    import tracemalloc
+
+    for order in "CF":
+        x = np.asfortranarray(salted(2_000_000, np.float32).reshape(1000, 2000)) \
+            if order == "F" else salted(2_000_000, np.float32)
+        g = x.copy(order="K")
+        fastact.relu(x, out=x)  # warm up
+        tracemalloc.start()
+        fastact.relu(x, out=x)
+        fastact.leaky_relu_backward(g, x, out=g)
+        peak = tracemalloc.get_traced_memory()[1]
+        tracemalloc.stop()
+        assert peak < 100_000, peak
+
