@@ -81,3 +81,32 @@ def assert_bits(a, b):
     assert a.tobytes() == b.tobytes()
 
 
+
+
+def nd_layout(a, layout):
+    """Like in_layout, for an N-D array ``a`` (shape kept): C, F, strided
+    (every other element along the last axis), reversed, readonly,
+    misaligned."""
+    if a.ndim == 0 and layout not in ("readonly", "misaligned"):
+        return a.copy()
+    if layout == "F":
+        return np.array(a, order="F", copy=True)
+    if layout == "strided":
+        buf = np.full(a.shape[:-1] + (2 * a.shape[-1],), 123.0, dtype=a.dtype)
+        buf[..., ::2] = a
+        return buf[..., ::2]
+    if layout == "reversed":
+        return a[..., ::-1].copy()[..., ::-1]
+    return in_layout(a.reshape(-1), layout).reshape(a.shape)
+
+
+def salted_nd(shape, dtype, seed=0):
+    return salted(int(np.prod(shape)), dtype, seed=seed).reshape(shape)
+
+
+def sum_tolerance(terms, result_dtype):
+    """How far two float64 sums of ``terms`` taken in different orders may
+    differ, plus the final rounding to ``result_dtype``."""
+    terms = np.asarray(terms, np.float64)
+    bound = 4 * terms.size * np.finfo(np.float64).eps * np.abs(terms).sum()
+    return bound, np.finfo(result_dtype).eps
