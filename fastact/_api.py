@@ -9,6 +9,8 @@ Conventions shared by every function (the contract is shared/API.md):
   as if the input had been copied first);
 * ``n_threads``: see :func:`fastact.effective_n_threads`.
 """
+import numbers
+
 import numpy as np
 
 from . import _kernels
@@ -62,12 +64,16 @@ def _elementwise(op, a, a_name, b, b_name, out, slope, n_threads):
 
 
 def _slope(negative_slope):
+    """The slope as a Python float (rounded to the data dtype by the kernel)."""
+    bad = isinstance(negative_slope, (bool, np.bool_)) or not isinstance(
+        negative_slope, (numbers.Real, np.ndarray))
     try:
-        return float(negative_slope)
+        if not bad:
+            return float(negative_slope)
     except (TypeError, ValueError):
-        raise TypeError(
-            f"negative_slope must be a real number, got {type(negative_slope).__name__}"
-        ) from None
+        pass
+    raise TypeError(
+        f"negative_slope must be a real number, got {type(negative_slope).__name__}")
 
 
 def _exactly_one(a, a_name, b, b_name):
