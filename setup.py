@@ -87,9 +87,13 @@ class BuildExt(build_ext):
         if self.compiler.compiler_type == "msvc":
             opt = ["/O2"]
         else:
-            # -O3: gcc 12 vectorizes nothing at -O2. Never -ffast-math/-Ofast:
-            # they drop NaN/inf semantics and can switch on flush-to-zero.
-            opt = ["-O3"]
+            # -O3: gcc 12 vectorizes nothing at -O2. -fno-trapping-math lets
+            # gcc compute both arms of a select such as `v if v > 0 else s * v`
+            # and blend them (390 -> 26 us for leaky_relu on 1e5 float32);
+            # results are unchanged, only FP exception flags are not kept.
+            # Never -ffast-math/-Ofast: they drop NaN/inf semantics and link
+            # code that switches on flush-to-zero.
+            opt = ["-O3", "-fno-trapping-math"]
             if _flag("FASTACT_NATIVE"):
                 opt.append("-march=native")
         flags = " ".join(opt + cflags)

@@ -127,7 +127,8 @@ cdef inline double _slope_grad(floating g, floating x) noexcept nogil:
 cdef inline bint _beats(floating v, floating best) noexcept nogil:
     # Maxout's tie and NaN rule, exactly np.argmax's: a later element wins only
     # when strictly greater, or when it is the first NaN of its group.
-    return v > best or (v != v and best == best)
+    # Bitwise operators, not `or`/`and`: no branches, so loops vectorize.
+    return (v > best) | ((v != v) & (best == best))
 
 
 # --------------------------------------------------------------------------
@@ -273,6 +274,95 @@ cdef void _prelu_run(const floating* g, const floating* x, const floating* w,
 # Output row r (of R = outer * M/k) reads the k input rows starting at r*k,
 # each `inner` long, so the input row of a group starts at x + r*k*inner.
 
+# Contiguous groups (maxout over the last axis): a loop over groups whose
+# inner loop has a compile-time trip count for k = 2, 3, 4. gcc then unrolls
+# it and vectorizes across groups with interleaved loads; with k known only at
+# run time the loop over groups stays scalar.
+
+cdef inline void _maxout_groups(const floating* x, floating* y, Py_ssize_t* idx,
+                                Py_ssize_t r0, Py_ssize_t r1, Py_ssize_t k,
+                                bint with_idx) noexcept nogil:
+    cdef Py_ssize_t r, t, bi
+    cdef floating v, best
+    cdef bint take
+    for r in range(r0, r1):
+        best = x[r * k]
+        bi = 0
+        for t in range(1, k):
+            v = x[r * k + t]
+            take = _beats(v, best)
+            best = v if take else best
+            bi = t if take else bi
+        y[r] = best
+        if with_idx:
+            idx[r] = bi
+
+
+cdef void _maxout_groups_any_k(const floating* x, floating* y, Py_ssize_t* idx,
+                               Py_ssize_t r0, Py_ssize_t r1, Py_ssize_t k) noexcept nogil:
+    if idx == NULL:
+        if k == 2:
+            _maxout_groups(x, y, idx, r0, r1, 2, False)
+        elif k == 3:
+            _maxout_groups(x, y, idx, r0, r1, 3, False)
+        elif k == 4:
+            _maxout_groups(x, y, idx, r0, r1, 4, False)
+        else:
+            _maxout_groups(x, y, idx, r0, r1, k, False)
+    else:
+        if k == 2:
+            _maxout_groups(x, y, idx, r0, r1, 2, True)
+        elif k == 3:
+            _maxout_groups(x, y, idx, r0, r1, 3, True)
+        elif k == 4:
+            _maxout_groups(x, y, idx, r0, r1, 4, True)
+        else:
+            _maxout_groups(x, y, idx, r0, r1, k, True)
+
+
+cdef inline void _maxout_grad_groups(const floating* g, const floating* x,
+                                     const Py_ssize_t* idx, floating* out,
+                                     Py_ssize_t r0, Py_ssize_t r1, Py_ssize_t k,
+                                     bint from_idx) noexcept nogil:
+    # The group's argmax is known before the group is written: out may be x.
+    cdef Py_ssize_t r, t, bi
+    cdef floating v, best, gr
+    cdef bint take
+    for r in range(r0, r1):
+        if from_idx:
+            bi = idx[r]
+        else:
+            best = x[r * k]
+            bi = 0
+            for t in range(1, k):
+                v = x[r * k + t]
+                take = _beats(v, best)
+                best = v if take else best
+                bi = t if take else bi
+        gr = g[r]
+        for t in range(k):
+            out[r * k + t] = gr if t == bi else 0
+
+
+cdef void _maxout_grad_groups_any_k(const floating* g, const floating* x,
+                                    const Py_ssize_t* idx, floating* out,
+                                    Py_ssize_t r0, Py_ssize_t r1, Py_ssize_t k) noexcept nogil:
+    if idx != NULL:
+        if k == 2:
+            _maxout_grad_groups(g, x, idx, out, r0, r1, 2, True)
+        elif k == 4:
+            _maxout_grad_groups(g, x, idx, out, r0, r1, 4, True)
+        else:
+            _maxout_grad_groups(g, x, idx, out, r0, r1, k, True)
+    else:
+        if k == 2:
+            _maxout_grad_groups(g, x, idx, out, r0, r1, 2, False)
+        elif k == 4:
+            _maxout_grad_groups(g, x, idx, out, r0, r1, 4, False)
+        else:
+            _maxout_grad_groups(g, x, idx, out, r0, r1, k, False)
+
+
 cdef void _maxout_span(const floating* x, floating* y, Py_ssize_t* idx,
                        Py_ssize_t r0, Py_ssize_t r1, Py_ssize_t k,
                        Py_ssize_t inner, Py_ssize_t i0, Py_ssize_t i1) noexcept nogil:
@@ -283,18 +373,7 @@ cdef void _maxout_span(const floating* x, floating* y, Py_ssize_t* idx,
     cdef floating* yr
     cdef Py_ssize_t* ir
     if inner == 1:
-        for r in range(r0, r1):
-            xr = x + r * k
-            best = xr[0]
-            bi = 0
-            for t in range(1, k):
-                v = xr[t]
-                take = _beats(v, best)
-                best = v if take else best
-                bi = t if take else bi
-            y[r] = best
-            if idx != NULL:
-                idx[r] = bi
+        _maxout_groups_any_k(x, y, idx, r0, r1, k)
         return
     for r in range(r0, r1):
         xr = x + r * k * inner
@@ -335,22 +414,7 @@ cdef void _maxout_grad_span(const floating* g, const floating* x, const Py_ssize
     cdef floating best[ARGMAX_TILE]
     cdef Py_ssize_t arg[ARGMAX_TILE]
     if inner == 1:
-        for r in range(r0, r1):
-            if idx != NULL:
-                bi = idx[r]
-            else:
-                xr = x + r * k
-                b0 = xr[0]
-                bi = 0
-                for t in range(1, k):
-                    v = xr[t]
-                    take = _beats(v, b0)
-                    b0 = v if take else b0
-                    bi = t if take else bi
-            gr = g[r]
-            outr = out + r * k
-            for t in range(k):
-                outr[t] = gr if t == bi else 0
+        _maxout_grad_groups_any_k(g, x, idx, out, r0, r1, k)
         return
     for r in range(r0, r1):
         grow = g + r * inner
