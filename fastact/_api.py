@@ -305,7 +305,8 @@ def _prelu(g, x, weight, out, axis, n_threads):
     result = finish(dst, copy_back)
     if g is None:
         return result
-    return result, grad_w.astype(x.dtype).reshape(w_shape)
+    with np.errstate(over="ignore"):  # a float64 sum beyond float32's range is inf
+        return result, grad_w.astype(x.dtype).reshape(w_shape)
 
 
 def prelu(x, weight, out=None, *, axis=1, n_threads=None):

@@ -108,5 +108,6 @@ def sum_tolerance(terms, result_dtype):
     """How far two float64 sums of ``terms`` taken in different orders may
     differ, plus the final rounding to ``result_dtype``."""
     terms = np.asarray(terms, np.float64)
+    terms = terms[np.isfinite(terms)]
     bound = 4 * terms.size * np.finfo(np.float64).eps * np.abs(terms).sum()
     return bound, np.finfo(result_dtype).eps
