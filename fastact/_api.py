@@ -9,6 +9,7 @@ Conventions shared by every function (the contract is shared/API.md):
   as if the input had been copied first);
 * ``n_threads``: see :func:`fastact.effective_n_threads`.
 """
+import math
 import numbers
 
 import numpy as np
@@ -65,6 +66,8 @@ def _elementwise(op, a, a_name, b, b_name, out, slope, n_threads):
 
 def _slope(negative_slope):
     """The slope as a Python float (rounded to the data dtype by the kernel)."""
+    if type(negative_slope) is float or type(negative_slope) is int:
+        return float(negative_slope)
     bad = isinstance(negative_slope, (bool, np.bool_)) or not isinstance(
         negative_slope, (numbers.Real, np.ndarray))
     try:
@@ -272,7 +275,7 @@ def _inner_size(shape, ax, order):
     view is ``a.T`` for Fortran order, where axis ``i`` is ``ndim - 1 - i``)."""
     if order == "F":
         shape, ax = shape[::-1], len(shape) - 1 - ax
-    return int(np.prod(shape[ax + 1:]))
+    return math.prod(shape[ax + 1:])
 
 
 def _prelu(g, x, weight, out, axis, n_threads):
@@ -298,15 +301,14 @@ def _prelu(g, x, weight, out, axis, n_threads):
         C, inner = 1, max(x.size, 1)
     else:
         C, inner = x.shape[ax], _inner_size(x.shape, ax, order)
-    grad_w = None if g is None else np.empty(C, np.float64)
+    grad_w = None if g is None else np.empty(w_shape, x.dtype)
     if x.size or grad_w is not None:
         _kernels.prelu(None if g is None else kernel_view(g, order), kernel_view(x, order),
                        w, kernel_view(dst, order), grad_w, C, inner, nt)
     result = finish(dst, copy_back)
     if g is None:
         return result
-    with np.errstate(over="ignore"):  # a float64 sum beyond float32's range is inf
-        return result, grad_w.astype(x.dtype).reshape(w_shape)
+    return result, grad_w
 
 
 def prelu(x, weight, out=None, *, axis=1, n_threads=None):

@@ -19,7 +19,6 @@ cimport cython
 from cython cimport floating
 from cython.parallel cimport prange
 from libc.stdlib cimport calloc, free
-from libc.string cimport memcpy
 
 cimport numpy as cnp
 
@@ -522,44 +521,45 @@ def prelu(cnp.ndarray g, cnp.ndarray x, cnp.ndarray w, cnp.ndarray out,
     """PReLU over x seen as (x.size // (C*inner), C, inner), C-ordered.
 
     g None: forward, out = prelu(x). Else out = input gradient, and when
-    grad_w (float64, C values) is given it receives the weight gradient.
+    grad_w (C values of x's dtype) is given it receives the weight gradient,
+    summed in float64 and rounded once at the end.
     """
     cdef Py_ssize_t n = cnp.PyArray_SIZE(x)
-    cdef Py_ssize_t nb, b, c
+    cdef Py_ssize_t nb = _prelu_blocks(n, C, inner) if n else 1
+    cdef Py_ssize_t b, c
     cdef double* partial = NULL
-    cdef double* gw = NULL
     cdef void* pg = _ptr(g)
     cdef void* px = _ptr(x)
     cdef void* pw = _ptr(w)
     cdef void* po = _ptr(out)
-    if n == 0:
-        if grad_w is not None:
-            grad_w[...] = 0
-        return
-    nb = _prelu_blocks(n, C, inner)
+    cdef void* pgw = _ptr(grad_w)
     cdef bint f32 = _is_f32(x)
     if grad_w is not None:
-        gw = <double*>cnp.PyArray_DATA(grad_w)
         partial = <double*>calloc(nb * C, sizeof(double))
         if partial == NULL:
             raise MemoryError()
-    try:
-        with nogil:
-            if f32:
-                _prelu_run[float](<float*>pg, <float*>px, <float*>pw, <float*>po,
-                                  partial, n, C, inner, nb, n_threads)
-            else:
-                _prelu_run[double](<double*>pg, <double*>px, <double*>pw, <double*>po,
-                                   partial, n, C, inner, nb, n_threads)
-            if partial != NULL:
-                # Serial combine in block order: bitwise the same for any
-                # thread count.
-                memcpy(gw, partial, C * sizeof(double))
-                for b in range(1, nb):
-                    for c in range(C):
-                        gw[c] += partial[b * C + c]
-    finally:
-        free(partial)
+    with nogil:
+        if n == 0:
+            pass
+        elif f32:
+            _prelu_run[float](<float*>pg, <float*>px, <float*>pw, <float*>po,
+                              partial, n, C, inner, nb, n_threads)
+        else:
+            _prelu_run[double](<double*>pg, <double*>px, <double*>pw, <double*>po,
+                               partial, n, C, inner, nb, n_threads)
+        if partial != NULL:
+            # Serial combine in block order: bitwise the same for any thread
+            # count. Then one rounding to the data dtype (C casts raise no
+            # floating-point warnings: a sum beyond float32 becomes inf).
+            for b in range(1, nb):
+                for c in range(C):
+                    partial[c] += partial[b * C + c]
+            for c in range(C):
+                if f32:
+                    (<float*>pgw)[c] = <float>partial[c]
+                else:
+                    (<double*>pgw)[c] = partial[c]
+            free(partial)
 
 
 def maxout(cnp.ndarray x, cnp.ndarray y, cnp.ndarray idx, Py_ssize_t k,
@@ -611,9 +611,69 @@ def count_out_of_range(cnp.ndarray idx, Py_ssize_t k):
 # --------------------------------------------------------------------------
 # Build and runtime facts, for show_config() and the thread resolver.
 
-def address(cnp.ndarray a):
-    """The address of a's first element (cheaper than __array_interface__)."""
-    return <size_t>cnp.PyArray_DATA(a)
+# --------------------------------------------------------------------------
+# Array facts for the Python layer, at C speed: the per-call cost at n = 1
+# is part of the contract (about what np.maximum(x, 0, out=x) costs), and
+# ndarray.flags or np.may_share_memory alone cost 40-200 ns each.
+
+LAYOUT_C = 1          # aligned and C-contiguous
+LAYOUT_F = 2          # aligned and Fortran-contiguous
+LAYOUT_WRITEABLE = 4
+
+
+def layout(cnp.ndarray a):
+    """LAYOUT_* bits of a."""
+    cdef int f = cnp.PyArray_FLAGS(a)
+    cdef int bits = 0
+    if f & cnp.NPY_ARRAY_ALIGNED:
+        if f & cnp.NPY_ARRAY_C_CONTIGUOUS:
+            bits |= LAYOUT_C
+        if f & cnp.NPY_ARRAY_F_CONTIGUOUS:
+            bits |= LAYOUT_F
+    if f & cnp.NPY_ARRAY_WRITEABLE:
+        bits |= LAYOUT_WRITEABLE
+    return bits
+
+
+cdef void _extent(cnp.ndarray a, char** lo, char** hi):
+    # The bytes [lo, hi) that a's elements can touch.
+    cdef char* base = <char*>cnp.PyArray_DATA(a)
+    cdef Py_ssize_t d, step, lo_off = 0, hi_off = cnp.PyArray_ITEMSIZE(a)
+    for d in range(cnp.PyArray_NDIM(a)):
+        if cnp.PyArray_DIM(a, d) == 0:
+            lo[0] = hi[0] = base
+            return
+        step = cnp.PyArray_STRIDE(a, d) * (cnp.PyArray_DIM(a, d) - 1)
+        if step < 0:
+            lo_off += step
+        else:
+            hi_off += step
+    lo[0] = base + lo_off
+    hi[0] = base + hi_off
+
+
+def overlap(cnp.ndarray a, cnp.ndarray b):
+    """0: a and b cannot share memory; 1: they are the same elements (same
+    start, shape and strides); 2: they may overlap otherwise (bounds test,
+    like np.may_share_memory)."""
+    cdef char *alo
+    cdef char *ahi
+    cdef char *blo
+    cdef char *bhi
+    cdef int d
+    _extent(a, &alo, &ahi)
+    _extent(b, &blo, &bhi)
+    if alo >= bhi or blo >= ahi:
+        return 0
+    if (cnp.PyArray_DATA(a) == cnp.PyArray_DATA(b)
+            and cnp.PyArray_NDIM(a) == cnp.PyArray_NDIM(b)
+            and cnp.PyArray_ITEMSIZE(a) == cnp.PyArray_ITEMSIZE(b)):
+        for d in range(cnp.PyArray_NDIM(a)):
+            if (cnp.PyArray_DIM(a, d) != cnp.PyArray_DIM(b, d)
+                    or cnp.PyArray_STRIDE(a, d) != cnp.PyArray_STRIDE(b, d)):
+                return 2
+        return 1
+    return 2
 
 
 def max_threads():

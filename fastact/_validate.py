@@ -92,7 +92,7 @@ def as_data(a, name):
 
 
 def same_dtype(a, a_name, b, b_name):
-    if a.dtype != b.dtype:
+    if a.dtype is not b.dtype and a.dtype != b.dtype:
         raise TypeError(
             f"{b_name} has dtype {b.dtype.name} but {a_name} has {a.dtype.name}: "
             f"every data array of one call must share the dtype"
@@ -109,11 +109,11 @@ def check_out(out, shape, dtype, name="out"):
     """An ``out`` argument: an ndarray of the right shape, dtype, writeable."""
     if not isinstance(out, np.ndarray):
         raise TypeError(f"{name} must be a numpy.ndarray, got {type(out).__name__}")
-    if out.shape != tuple(shape):
+    if out.shape != shape:
         raise ValueError(f"{name} has shape {out.shape}, expected {tuple(shape)}")
-    if out.dtype != dtype:
+    if out.dtype is not dtype and out.dtype != dtype:
         raise TypeError(f"{name} has dtype {out.dtype}, expected {np.dtype(dtype).name}")
-    if not out.flags.writeable:
+    if not _kernels.layout(out) & _kernels.LAYOUT_WRITEABLE:
         raise ValueError(f"{name} is read-only")
 
 
@@ -141,23 +141,23 @@ def check_axis(axis, ndim):
     return axis % ndim
 
 
+_ORDER_BIT = {"C": _kernels.LAYOUT_C, "F": _kernels.LAYOUT_F}
+
+
 def order_of(a):
     """'C' or 'F' when ``a`` is aligned and contiguous in that order (C first),
     else None: the kernels then work through an aligned contiguous copy."""
-    flags = a.flags
-    if not flags.aligned:
-        return None
-    if flags.c_contiguous:
+    bits = _kernels.layout(a)
+    if bits & _kernels.LAYOUT_C:
         return "C"
-    if flags.f_contiguous:
+    if bits & _kernels.LAYOUT_F:
         return "F"
     return None
 
 
 def is_contiguous(a, order):
     """Aligned and contiguous in ``order``: what the kernels can use as is."""
-    flags = a.flags
-    return flags.aligned and (flags.c_contiguous if order == "C" else flags.f_contiguous)
+    return _kernels.layout(a) & _ORDER_BIT[order]
 
 
 def pick_order(out, like):
@@ -189,10 +189,11 @@ def source(a, order, outs, alias_ok=False):
     if not is_contiguous(a, order):
         return np.array(a, order=order)
     for dst in outs:
-        if dst is not None and np.may_share_memory(a, dst):
-            if (alias_ok and a.shape == dst.shape
-                    and _kernels.address(a) == _kernels.address(dst)):
-                continue
+        if dst is not None and dst is not a:
+            shared = _kernels.overlap(a, dst)
+            if shared == 2 or (shared == 1 and not alias_ok):
+                return np.array(a, order=order)
+        elif dst is a and not alias_ok:
             return np.array(a, order=order)
     return a
 
