@@ -4,6 +4,7 @@ import multiprocessing
 import os
 import subprocess
 import sys
+import tempfile
 import time
 
 import numpy as np
@@ -14,13 +15,16 @@ from fastact import _kernels, reference
 from helpers import salted
 
 BIG = 1_000_003  # above the serial threshold: a parallel region
+# Child interpreters start outside the checkout, so that they import the
+# installed fastact, not the source folder (which has no compiled kernels).
+ELSEWHERE = tempfile.gettempdir()
 
 
 def _run_python(code, env=None, timeout=120):
     full_env = dict(os.environ)
     full_env.update(env or {})
     return subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
-                          env=full_env, timeout=timeout)
+                          env=full_env, timeout=timeout, cwd=ELSEWHERE)
 
 
 def test_n_threads_rules():
@@ -162,7 +166,8 @@ def test_serial_threshold_means_no_parallel_region_below_it():
 
 def test_cli_json():
     r = subprocess.run([sys.executable, "-m", "fastact", "--json", "--sizes", "1000",
-                        "--ops", "relu,maxout"], capture_output=True, text=True, timeout=300)
+                        "--ops", "relu,maxout"], capture_output=True, text=True, timeout=300,
+                       cwd=ELSEWHERE)
     assert r.returncode == 0, r.stderr
     data = json.loads(r.stdout)
     ops = {row["op"] for row in data["results"]}
@@ -173,5 +178,5 @@ def test_cli_json():
 
 def test_cli_bad_option():
     r = subprocess.run([sys.executable, "-m", "fastact", "--sizes", "abc"],
-                       capture_output=True, text=True, timeout=60)
+                       capture_output=True, text=True, timeout=60, cwd=ELSEWHERE)
     assert r.returncode == 2 and "sizes" in r.stderr
