@@ -4,6 +4,14 @@ Typed Cython loops run in parallel with OpenMP over contiguous float32 and
 float64 NumPy buffers. The contract of every function (NaN, ties, the
 gradient at 0, backward from the output, threads) is in each docstring.
 """
+try:
+    from . import _kernels  # noqa: F401
+except ImportError as e:  # pragma: no cover - depends on how it was installed
+    raise ImportError(
+        "fastact's compiled kernels (fastact._kernels) are not built here: install with "
+        "`pip install -e .` (or `pip install .` and import from outside the source tree)"
+    ) from e
+
 from ._api import (
     leaky_relu,
     leaky_relu_backward,

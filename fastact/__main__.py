@@ -38,7 +38,7 @@ def main(argv=None):
         parser.error("--threads must not be 0")
 
     def progress(name, n):
-        if not args.json:
+        if not args.json and sys.stderr.isatty():
             print(f"  timing {name} at n={n:,} ...".ljust(60), end="\r", file=sys.stderr,
                   flush=True)
 
@@ -53,7 +53,8 @@ def main(argv=None):
                                              "numpy": overhead[1] * 1e6},
                           "results": rows}, indent=2))
         return 0
-    print(" " * 60, end="\r", file=sys.stderr)
+    if sys.stderr.isatty():
+        print(" " * 60, end="\r", file=sys.stderr)
     print(f"dtype {args.dtype}, n_threads {args.threads}; NumPy baseline writes into a "
           f"preallocated out too")
     print(f"per-call cost at n = 1: fastact.relu(x, out=x) {overhead[0] * 1e6:.2f} us, "
