@@ -47,6 +47,11 @@ _OPS = _kernels.OPS
 def _elementwise(op, a, a_name, b, b_name, out, slope, n_threads):
     """Shared body of relu, leaky_relu and their backward passes."""
     nt = effective_n_threads(n_threads)
+    if _kernels.plain(a, b, out):  # the common call: nothing to plan
+        if out is None:
+            out = np.empty(a.shape, a.dtype)
+        _kernels.elementwise(op, a, b, out, slope, nt)
+        return out
     a = as_data(a, a_name)
     if b is not None:
         b = as_data(b, b_name)

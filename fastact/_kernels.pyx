@@ -652,10 +652,63 @@ cdef void _extent(cnp.ndarray a, char** lo, char** hi):
     hi[0] = base + hi_off
 
 
+cdef bint _plain_float(object a, int typenum):
+    # An exact ndarray of the given float type (any, when typenum is -1),
+    # native byte order, aligned and C-contiguous.
+    cdef cnp.ndarray arr
+    if not cnp.PyArray_CheckExact(a):
+        return False
+    arr = <cnp.ndarray>a
+    cdef int t = cnp.PyArray_TYPE(arr)
+    if t != cnp.NPY_FLOAT32 and t != cnp.NPY_FLOAT64:
+        return False
+    if typenum != -1 and t != typenum:
+        return False
+    if not cnp.PyArray_ISNOTSWAPPED(arr):
+        return False
+    return (cnp.PyArray_FLAGS(arr) & (cnp.NPY_ARRAY_ALIGNED | cnp.NPY_ARRAY_C_CONTIGUOUS)) \
+        == (cnp.NPY_ARRAY_ALIGNED | cnp.NPY_ARRAY_C_CONTIGUOUS)
+
+
+cdef bint _same_shape(cnp.ndarray a, cnp.ndarray b):
+    cdef int d
+    if cnp.PyArray_NDIM(a) != cnp.PyArray_NDIM(b):
+        return False
+    for d in range(cnp.PyArray_NDIM(a)):
+        if cnp.PyArray_DIM(a, d) != cnp.PyArray_DIM(b, d):
+            return False
+    return True
+
+
+def plain(object a, object b, object out):
+    """True when the kernels can take a, b and out as they are, with nothing
+    to check or copy: exact ndarrays of one float dtype and one shape,
+    aligned and C-contiguous, `out` writeable and either one of the inputs
+    (the in-place call) or apart from both. b and out may be None. The
+    common call then skips the Python planning (the n = 1 cost)."""
+    if not _plain_float(a, -1):
+        return False
+    cdef int t = cnp.PyArray_TYPE(<cnp.ndarray>a)
+    if b is not None and not (_plain_float(b, t) and _same_shape(a, b)):
+        return False
+    if out is None:
+        return True
+    if not (_plain_float(out, t) and _same_shape(a, out)
+            and cnp.PyArray_FLAGS(<cnp.ndarray>out) & cnp.NPY_ARRAY_WRITEABLE):
+        return False
+    if out is not a and _overlap(out, a) == 2:
+        return False
+    return b is None or out is b or _overlap(out, b) != 2
+
+
 def overlap(cnp.ndarray a, cnp.ndarray b):
     """0: a and b cannot share memory; 1: they are the same elements (same
     start, shape and strides); 2: they may overlap otherwise (bounds test,
     like np.may_share_memory)."""
+    return _overlap(a, b)
+
+
+cdef int _overlap(cnp.ndarray a, cnp.ndarray b):
     cdef char *alo
     cdef char *ahi
     cdef char *blo
