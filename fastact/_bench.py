@@ -49,22 +49,30 @@ def _cases(n, dtype, n_threads):
     wb = w.reshape(1, -1, 1)
     nt = dict(n_threads=n_threads)
 
-    def leaky_np():
+    # The NumPy sides avoid np.where and masked copyto: on random signs they
+    # run ~10x slower than these branch-free forms (measured), which would
+    # flatter fastact.
+    def leaky_np():  # valid for 0 <= s <= 1
         np.multiply(x, s, out=o)
         np.maximum(x, o, out=o)
 
+    def slope_factor(mask, slope):  # 1 where mask, else slope
+        return mask * (1 - slope) + slope
+
     def leaky_bwd_np():
-        np.multiply(g, s, out=o)
-        np.copyto(o, g, where=x > 0)
+        np.multiply(g, slope_factor(x > 0, s), out=o)
 
     def prelu_np():
-        np.multiply(xp, wb, out=op)
-        np.copyto(op, xp, where=xp > 0)
+        np.minimum(xp, 0, out=op)
+        np.multiply(op, wb, out=op)
+        np.add(op, np.maximum(xp, 0), out=op)
 
     def prelu_bwd_np():
-        np.multiply(gp, wb, out=op)
-        np.copyto(op, gp, where=xp > 0)
-        return np.where(xp > 0, 0, gp * xp).sum(axis=(0, 2), dtype=np.float64)
+        mask = xp > 0
+        np.multiply(gp, slope_factor(mask, wb), out=op)
+        terms = gp * xp
+        terms *= ~mask
+        return terms.sum(axis=(0, 2), dtype=np.float64)
 
     cases = {
         "relu": (lambda: fastact.relu(x, out=o, **nt),
