@@ -118,6 +118,8 @@ def check_out(out, shape, dtype, name="out"):
 
 
 def check_k(k):
+    if type(k) is int and k >= 1:
+        return k
     if isinstance(k, (bool, np.bool_)):
         raise ValueError("k must be an int >= 1, got a bool")
     try:
@@ -130,6 +132,8 @@ def check_k(k):
 
 
 def check_axis(axis, ndim):
+    if type(axis) is int and -ndim <= axis < ndim:
+        return axis % ndim
     if isinstance(axis, (bool, np.bool_)):
         raise TypeError("axis must be an int, got a bool")
     try:
