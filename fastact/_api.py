@@ -391,6 +391,28 @@ def prelu_backward(grad_output, x, weight, out=None, *, axis=1, n_threads=None):
 # Maxout
 
 
+def _on_0d(func, a, out, axis, k, **kwargs):
+    """maxout / maxout_backward of a 0-d array, as NumPy's and PyTorch's
+    reductions take it: axis 0 or -1 of a single element (so k must be 1)."""
+    check_axis(axis, 1)
+    if a.ndim != 0:  # maxout_backward with a 0-d x
+        raise ValueError(f"grad_output has shape {a.shape} but maxout(x) needs ()")
+    outs = out if isinstance(out, tuple) else (out,)
+    for o in outs:
+        if isinstance(o, np.ndarray) and o.shape != ():
+            raise ValueError(f"out has shape {o.shape}, expected ()")
+    as1 = [o.reshape(1) if isinstance(o, np.ndarray) else o for o in outs]
+    for name in ("x", "indices"):
+        if kwargs.get(name) is not None:
+            kwargs[name] = np.asarray(kwargs[name]).reshape(1)
+    res = func(a.reshape(1), k, axis=0,
+               out=tuple(as1) if isinstance(out, tuple) else as1[0], **kwargs)
+    res = res if isinstance(res, tuple) else (res,)
+    outs = outs + (None,) * (len(res) - len(outs))
+    final = tuple(o if o is not None else r.reshape(()) for o, r in zip(outs, res))
+    return final if len(final) > 1 else final[0]
+
+
 def _maxout_outs(out, return_indices):
     if not return_indices:
         if isinstance(out, tuple):
@@ -445,7 +467,8 @@ def maxout(x, k, axis=-1, out=None, *, return_indices=False, n_threads=None):
     x = as_data(x, "x")
     k = check_k(k)
     if x.ndim == 0:
-        raise np.exceptions.AxisError(axis, 0)
+        return _on_0d(maxout, x, out, axis, k, return_indices=return_indices,
+                      n_threads=n_threads)
     ax = check_axis(axis, x.ndim)
     if x.shape[ax] % k:
         raise ValueError(f"k={k} does not divide x.shape[{axis}] = {x.shape[ax]}")
@@ -530,11 +553,12 @@ def maxout_backward(grad_output, k, x=None, *, indices=None, axis=-1, out=None,
     nt = effective_n_threads(n_threads)
     g = as_data(grad_output, "grad_output")
     k = check_k(k)
+    if g.ndim == 0 or (x is not None and np.ndim(x) == 0):
+        return _on_0d(maxout_backward, g, out, axis, k, x=x, indices=indices,
+                      n_threads=n_threads)
     if x is not None:
         x = as_data(x, "x")
         same_dtype(g, "grad_output", x, "x")
-        if x.ndim == 0:
-            raise np.exceptions.AxisError(axis, 0)
         ax = check_axis(axis, x.ndim)
         if x.shape[ax] % k:
             raise ValueError(f"k={k} does not divide x.shape[{axis}] = {x.shape[ax]}")
@@ -542,8 +566,6 @@ def maxout_backward(grad_output, k, x=None, *, indices=None, axis=-1, out=None,
         same_shape(x, "maxout(x)", g, "grad_output",
                    x_shape[:ax] + (x_shape[ax] // k,) + x_shape[ax + 1:])
     else:
-        if g.ndim == 0:
-            raise np.exceptions.AxisError(axis, 0)
         ax = check_axis(axis, g.ndim)
         x_shape = g.shape[:ax] + (g.shape[ax] * k,) + g.shape[ax + 1:]
     if out is not None:

@@ -171,3 +171,20 @@ def test_out_overlapping_input():
     expected = ref.maxout_backward(g, 3, x3)
     r = fastact.maxout_backward(buf2[:1000], 3, x3, out=buf2[:3000])
     assert_same(r, expected)
+
+
+def test_0d_is_one_group_of_one_as_in_numpy_and_pytorch():
+    for axis in (0, -1):
+        x = np.array(np.nan, np.float32)
+        y, idx = fastact.maxout(x, 1, axis, return_indices=True)
+        assert y.shape == () and idx.shape == () and np.isnan(y) and idx == 0
+        assert idx == np.argmax(x, axis=axis)
+        x = np.array(-3.0)
+        y_out, i_out = np.empty(()), np.empty((), np.intp)
+        assert fastact.maxout(x, 1, axis, out=(y_out, i_out), return_indices=True)[0] is y_out
+        assert y_out == -3.0 and i_out == 0
+        g = np.array(2.5)
+        assert fastact.maxout_backward(g, 1, x, axis=axis) == 2.5
+        assert fastact.maxout_backward(g, 1, indices=np.intp(0), axis=axis).shape == ()
+        buf = np.zeros(())
+        assert fastact.maxout_backward(g, 1, x, axis=axis, out=buf) is buf and buf == 2.5

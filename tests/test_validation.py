@@ -137,9 +137,13 @@ def test_bad_axis_is_an_axis_error(axis):
         fastact.maxout(X, 1, axis=1.0)
 
 
-def test_maxout_of_0d_is_an_axis_error():
+def test_maxout_of_0d_takes_axis_0_or_minus_1_only():
     with pytest.raises(np.exceptions.AxisError):
-        fastact.maxout(np.float32(1.0), 1)
+        fastact.maxout(np.float32(1.0), 1, axis=1)
+    with pytest.raises(ValueError, match="k=2"):
+        fastact.maxout(np.float32(1.0), 2)
+    with pytest.raises(ValueError, match="shape"):
+        fastact.maxout(np.float32(1.0), 1, out=np.empty(1, F32))
 
 
 def test_prelu_weight_rules():
