@@ -14,7 +14,7 @@ import numbers
 
 import numpy as np
 
-from . import _kernels
+from ._simd import kernels as _kernels
 from ._validate import (
     as_data,
     check_axis,

@@ -6,7 +6,8 @@ import sys
 
 import numpy as np
 
-from . import _kernels
+from . import _simd
+from ._simd import kernels as _kernels
 from ._validate import effective_n_threads
 from ._version import __version__
 
@@ -46,7 +47,8 @@ def config():
         "default_threads": effective_n_threads(None),
         "serial_threshold": info["serial_threshold"],
         "parallel_chunk": info["chunk"],
-        "simd": info["simd"],
+        "simd": f"{_simd.level} ({info['simd']}); this machine runs: "
+                f"{', '.join(_simd.supported())}",
         "compiler": info["compiler"],
         "flags": info["flags"],
     }

@@ -64,7 +64,26 @@ cdef extern from *:
     #ifndef FASTACT_BUILD_FLAGS
     #define FASTACT_BUILD_FLAGS "unknown"
     #endif
+
+    /* What the CPU running us supports, for the SIMD dispatch in _simd.py
+       (gcc and clang check the OS's register-state support too). */
+    #if (defined(__GNUC__) || defined(__clang__)) && (defined(__x86_64__) || defined(__i386__))
+    static int fastact_cpu_avx2(void) {
+        __builtin_cpu_init();
+        return __builtin_cpu_supports("avx2");
+    }
+    static int fastact_cpu_avx512(void) {
+        __builtin_cpu_init();
+        return __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512vl")
+            && __builtin_cpu_supports("avx512bw") && __builtin_cpu_supports("avx512dq");
+    }
+    #else
+    static int fastact_cpu_avx2(void) { return 0; }
+    static int fastact_cpu_avx512(void) { return 0; }
+    #endif
     """
+    int fastact_cpu_avx2()
+    int fastact_cpu_avx512()
     int omp_get_max_threads() noexcept nogil
     int FASTACT_OPENMP_VERSION
     const char* FASTACT_SIMD
@@ -738,6 +757,11 @@ cdef int _overlap(cnp.ndarray a, cnp.ndarray b):
                 return 2
         return 1
     return 2
+
+
+def cpu_levels():
+    """The SIMD levels this CPU supports beyond the baseline."""
+    return {"avx2": bool(fastact_cpu_avx2()), "avx512": bool(fastact_cpu_avx512())}
 
 
 def max_threads():

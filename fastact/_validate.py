@@ -10,7 +10,7 @@ import os
 
 import numpy as np
 
-from . import _kernels
+from ._simd import kernels as _kernels
 
 _F32 = np.dtype(np.float32)
 _F64 = np.dtype(np.float64)
@@ -22,6 +22,8 @@ SUPPORTED = "float32 and float64"
 # Threads
 
 _in_forked_child = False
+# os.cpu_count() costs ~6 us (it reads sysfs): once, at import.
+_CPU_COUNT = os.cpu_count() or 1
 
 
 def _after_fork_in_child():
@@ -52,6 +54,8 @@ def effective_n_threads(n_threads=None):
     """
     if n_threads is None:
         n = _kernels.max_threads()
+    elif type(n_threads) is int and n_threads > 0:
+        n = min(n_threads, max(_kernels.max_threads(), _CPU_COUNT))
     else:
         if isinstance(n_threads, (bool, np.bool_)):
             raise TypeError("n_threads must be an int or None, got a bool")
@@ -68,7 +72,7 @@ def effective_n_threads(n_threads=None):
         if n < 0:
             n = max(1, default + 1 + n)
         else:
-            n = min(n, max(default, os.cpu_count() or 1))
+            n = min(n, max(default, _CPU_COUNT))
     if _in_forked_child:
         return 1
     return n
