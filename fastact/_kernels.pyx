@@ -19,6 +19,7 @@ cimport cython
 from cython cimport floating
 from cython.parallel cimport prange
 from libc.stdlib cimport calloc, free
+from libc.string cimport memset
 
 cimport numpy as cnp
 
@@ -35,6 +36,8 @@ cdef extern from *:
     #else
     #define FASTACT_OPENMP_VERSION 0
     static int omp_get_max_threads(void) { return 1; }
+    static int omp_get_thread_num(void) { return 0; }
+    static double omp_get_wtime(void) { return 0.0; }
     #endif
 
     #if defined(__AVX512F__)
@@ -85,6 +88,8 @@ cdef extern from *:
     int fastact_cpu_avx2()
     int fastact_cpu_avx512()
     int omp_get_max_threads() noexcept nogil
+    int omp_get_thread_num() noexcept nogil
+    double omp_get_wtime() noexcept nogil
     int FASTACT_OPENMP_VERSION
     const char* FASTACT_SIMD
     const char* FASTACT_COMPILER
@@ -111,6 +116,77 @@ cdef enum:
     ARGMAX_TILE = 256
     # Weight-gradient terms are formed SUM_TILE at a time on the stack.
     SUM_TILE = 256
+
+
+# --------------------------------------------------------------------------
+# Teams. A parallel region ends with a barrier: if one of its threads is
+# descheduled (another process holds its core), the call waits for it up to a
+# scheduler slice, ~8 ms for a 5 us call (PEERS.md). So every region times
+# itself: the calling thread (thread 0) measures its own time per chunk, which
+# gives the serial estimate S = that * chunks. A region that took longer than
+# 1.5 S made the call slower than running it alone; parallel regions are then
+# skipped for a while (1 ms, doubling while it keeps happening, up to 64 ms;
+# one good region resets it), and calls in that window run serially. A late
+# thread that still leaves the call faster than serial is not penalised.
+
+cdef enum:
+    MAX_TEAM = 256
+
+cdef struct Region:
+    int team
+    double start
+    double busy0          # seconds thread 0 spent in its chunks
+    Py_ssize_t taken[MAX_TEAM]
+
+cdef double _serial_until = 0.0
+cdef double _backoff = 0.0
+
+
+cdef inline int _team_size(Py_ssize_t n, Py_ssize_t nchunks, int n_threads) noexcept nogil:
+    """Threads for a call; 1 means serial, with no parallel region."""
+    if n <= SERIAL_THRESHOLD or n_threads < 2 or nchunks < 2:
+        return 1
+    if _serial_until > 0 and omp_get_wtime() < _serial_until:
+        return 1
+    return <int>min(n_threads, nchunks, <Py_ssize_t>MAX_TEAM)
+
+
+cdef inline void _region_begin(Region* r, int team) noexcept nogil:
+    r.team = team
+    r.busy0 = 0
+    memset(r.taken, 0, team * sizeof(Py_ssize_t))
+    r.start = omp_get_wtime()
+
+
+cdef inline double _chunk_begin(int tid) noexcept nogil:
+    return omp_get_wtime() if tid == 0 else 0.0
+
+
+cdef inline void _chunk_end(Region* r, int tid, double t0) noexcept nogil:
+    r.taken[tid] += 1
+    if tid == 0:
+        r.busy0 += omp_get_wtime() - t0
+
+
+cdef void _region_end(Region* r, Py_ssize_t nchunks) noexcept nogil:
+    """After a region: back off from parallel regions if it was slower than
+    the calling thread alone would have been."""
+    global _serial_until, _backoff
+    cdef double now = omp_get_wtime()
+    if r.taken[0] == 0:
+        return
+    if now - r.start > 1.5 * r.busy0 / r.taken[0] * nchunks:
+        _backoff = min(max(2 * _backoff, 1e-3), 64e-3)
+        _serial_until = now + _backoff
+    else:
+        _backoff = 0.0
+        _serial_until = 0.0
+
+
+def backoff_state():
+    """(seconds of serial running left, current backoff), for tests."""
+    cdef double left = _serial_until - omp_get_wtime() if _serial_until > 0 else 0.0
+    return max(left, 0.0), _backoff
 
 
 # --------------------------------------------------------------------------
@@ -184,13 +260,22 @@ cdef void _ew_run(int op, const floating* a, const floating* b, floating* out,
                   Py_ssize_t n, floating s, int n_threads) noexcept nogil:
     cdef Py_ssize_t nchunks = (n + CHUNK - 1) // CHUNK
     cdef Py_ssize_t c, lo
-    if n <= SERIAL_THRESHOLD or n_threads < 2:
+    cdef Region reg
+    cdef int tid
+    cdef double t0
+    cdef int team = _team_size(n, nchunks, n_threads)
+    if team == 1:
         _ew_span(op, a, b, out, n, s)
         return
-    for c in prange(nchunks, schedule="dynamic", num_threads=min(n_threads, nchunks)):
+    _region_begin(&reg, team)
+    for c in prange(nchunks, schedule="dynamic", num_threads=team):
+        tid = omp_get_thread_num()
+        t0 = _chunk_begin(tid)
         lo = c * CHUNK
         _ew_span(op, a + lo, (b + lo) if b != NULL else NULL, out + lo,
                  min(CHUNK, n - lo), s)
+        _chunk_end(&reg, tid, t0)
+    _region_end(&reg, nchunks)
 
 
 # --------------------------------------------------------------------------
@@ -288,14 +373,23 @@ cdef void _prelu_run(const floating* g, const floating* x, const floating* w,
     cdef Py_ssize_t unit = C if inner == 1 else 1
     cdef Py_ssize_t units = n // unit
     cdef Py_ssize_t b
-    if n <= SERIAL_THRESHOLD or n_threads < 2 or nb < 2:
+    cdef Region reg
+    cdef int tid
+    cdef double t0
+    cdef int team = _team_size(n, nb, n_threads)
+    if team == 1:
         for b in range(nb):
             _prelu_span(g, x, w, out, (partial + b * C) if partial != NULL else NULL,
                         (b * units // nb) * unit, ((b + 1) * units // nb) * unit, C, inner)
         return
-    for b in prange(nb, schedule="dynamic", num_threads=min(n_threads, nb)):
+    _region_begin(&reg, team)
+    for b in prange(nb, schedule="dynamic", num_threads=team):
+        tid = omp_get_thread_num()
+        t0 = _chunk_begin(tid)
         _prelu_span(g, x, w, out, (partial + b * C) if partial != NULL else NULL,
                     (b * units // nb) * unit, ((b + 1) * units // nb) * unit, C, inner)
+        _chunk_end(&reg, tid, t0)
+    _region_end(&reg, nb)
 
 
 # --------------------------------------------------------------------------
@@ -495,17 +589,24 @@ cdef void _maxout_run(const floating* g, const floating* x, const Py_ssize_t* id
     # Forward (backward false): x -> out (R*inner values), idx_out optional.
     # Backward: g (R*inner) and x or idx_in -> out (R*k*inner values).
     cdef Py_ssize_t rpt, ipt, ntiles, nic, tile, r0, i0
+    cdef Region reg
+    cdef int tid, team
+    cdef double t0
     if R == 0 or inner == 0:
         return
     _tiles(R, k, inner, &rpt, &ipt, &ntiles)
     nic = (inner + ipt - 1) // ipt
-    if R * k * inner <= SERIAL_THRESHOLD or n_threads < 2 or ntiles < 2:
+    team = _team_size(R * k * inner, ntiles, n_threads)
+    if team == 1:
         if backward:
             _maxout_grad_span(g, x, idx_in, out, 0, R, k, inner, 0, inner)
         else:
             _maxout_span(x, out, idx_out, 0, R, k, inner, 0, inner)
         return
-    for tile in prange(ntiles, schedule="dynamic", num_threads=min(n_threads, ntiles)):
+    _region_begin(&reg, team)
+    for tile in prange(ntiles, schedule="dynamic", num_threads=team):
+        tid = omp_get_thread_num()
+        t0 = _chunk_begin(tid)
         r0 = (tile // nic) * rpt
         i0 = (tile % nic) * ipt
         if backward:
@@ -514,6 +615,8 @@ cdef void _maxout_run(const floating* g, const floating* x, const Py_ssize_t* id
         else:
             _maxout_span(x, out, idx_out, r0, min(r0 + rpt, R), k, inner,
                          i0, min(i0 + ipt, inner))
+        _chunk_end(&reg, tid, t0)
+    _region_end(&reg, ntiles)
 
 
 # --------------------------------------------------------------------------
