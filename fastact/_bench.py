@@ -33,80 +33,101 @@ def _maxout_bwd_numpy(g, idx, k, out):
     np.put_along_axis(out.reshape(-1, k), idx.reshape(-1, 1), g.reshape(-1, 1), 1)
 
 
-def _cases(n, dtype, n_threads):
-    """name -> (fastact call, NumPy call), each a no-argument function."""
+def _slope_factor(mask, slope):
+    """1 where mask, else slope: a branch-free NumPy select. np.where and a
+    masked copyto run ~10x slower on random signs (measured), which would
+    flatter fastact."""
+    return mask * (1 - slope) + slope
+
+
+def _elementwise(name, n, dtype, nt):
     rng = np.random.default_rng(0)
     x = rng.standard_normal(n).astype(dtype)
     g = rng.standard_normal(n).astype(dtype)
     o = np.empty_like(x)
     s = dtype(SLOPE)
-    # PReLU: NCHW-like (4, CHANNELS, L), about n elements.
-    length = max(n // (4 * CHANNELS), 1)
-    xp = rng.standard_normal((4, CHANNELS, length)).astype(dtype)
-    gp = rng.standard_normal(xp.shape).astype(dtype)
-    op = np.empty_like(xp)
-    w = rng.uniform(0, 0.3, CHANNELS).astype(dtype)
-    wb = w.reshape(1, -1, 1)
-    nt = dict(n_threads=n_threads)
 
-    # The NumPy sides avoid np.where and masked copyto: on random signs they
-    # run ~10x slower than these branch-free forms (measured), which would
-    # flatter fastact.
     def leaky_np():  # valid for 0 <= s <= 1
         np.multiply(x, s, out=o)
         np.maximum(x, o, out=o)
 
-    def slope_factor(mask, slope):  # 1 where mask, else slope
-        return mask * (1 - slope) + slope
-
-    def leaky_bwd_np():
-        np.multiply(g, slope_factor(x > 0, s), out=o)
-
-    def prelu_np():
-        np.minimum(xp, 0, out=op)
-        np.multiply(op, wb, out=op)
-        np.add(op, np.maximum(xp, 0), out=op)
-
-    def prelu_bwd_np():
-        mask = xp > 0
-        np.multiply(gp, slope_factor(mask, wb), out=op)
-        terms = gp * xp
-        terms *= ~mask
-        return terms.sum(axis=(0, 2), dtype=np.float64)
-
-    cases = {
-        "relu": (lambda: fastact.relu(x, out=o, **nt),
-                 lambda: np.maximum(x, 0, out=o)),
+    return {
+        "relu": (lambda: fastact.relu(x, out=o, **nt), lambda: np.maximum(x, 0, out=o)),
         "leaky_relu": (lambda: fastact.leaky_relu(x, SLOPE, out=o, **nt), leaky_np),
         "relu_backward": (lambda: fastact.relu_backward(g, x, out=o, **nt),
                           lambda: np.multiply(g, x > 0, out=o)),
         "leaky_relu_backward": (
             lambda: fastact.leaky_relu_backward(g, x, negative_slope=SLOPE, out=o, **nt),
-            leaky_bwd_np),
-        "prelu": (lambda: fastact.prelu(xp, w, out=op, **nt), prelu_np),
-        "prelu_backward": (lambda: fastact.prelu_backward(gp, xp, w, out=op, **nt),
-                           prelu_bwd_np),
-    }
-    for k in (2, 4):
-        m = n - n % k
-        xm = x[:m]
-        y = np.empty(m // k, dtype)
-        idx = np.empty(m // k, np.intp)
-        gm = g[: m // k]
-        om = o[:m]
-        _, idx_ref = fastact.maxout(xm, k, return_indices=True)
-        cases[f"maxout k={k}"] = (
-            lambda xm=xm, k=k, y=y: fastact.maxout(xm, k, out=y, **nt),
-            lambda xm=xm, k=k, y=y: _maxout_numpy(xm, k, y))
-        cases[f"maxout+indices k={k}"] = (
-            lambda xm=xm, k=k, y=y, idx=idx: fastact.maxout(
-                xm, k, out=(y, idx), return_indices=True, **nt),
-            lambda xm=xm, k=k, y=y, idx=idx: _maxout_idx_numpy(xm, k, y, idx))
-        cases[f"maxout_backward k={k}"] = (
-            lambda gm=gm, k=k, idx_ref=idx_ref, om=om: fastact.maxout_backward(
-                gm, k, indices=idx_ref, out=om, **nt),
-            lambda gm=gm, k=k, idx_ref=idx_ref, om=om: _maxout_bwd_numpy(gm, idx_ref, k, om))
-    return cases
+            lambda: np.multiply(g, _slope_factor(x > 0, s), out=o)),
+    }[name]
+
+
+def _prelu(name, n, dtype, nt):
+    """NCHW (4, CHANNELS, L) or channels-last (4, L, CHANNELS), about n elements."""
+    rng = np.random.default_rng(0)
+    length = max(n // (4 * CHANNELS), 1)
+    last = name.endswith("NHWC")
+    shape = (4, length, CHANNELS) if last else (4, CHANNELS, length)
+    axis, wb_shape, sum_axes = (-1, (1, 1, -1), (0, 1)) if last else (1, (1, -1, 1), (0, 2))
+    x = rng.standard_normal(shape).astype(dtype)
+    g = rng.standard_normal(shape).astype(dtype)
+    o = np.empty_like(x)
+    w = rng.uniform(0, 0.3, CHANNELS).astype(dtype)
+    wb = w.reshape(wb_shape)
+    nt = dict(nt, axis=axis)
+
+    def prelu_np():
+        np.minimum(x, 0, out=o)
+        np.multiply(o, wb, out=o)
+        np.add(o, np.maximum(x, 0), out=o)
+
+    def prelu_bwd_np():
+        mask = x > 0
+        np.multiply(g, _slope_factor(mask, wb), out=o)
+        terms = g * x
+        terms *= ~mask
+        return terms.sum(axis=sum_axes, dtype=np.float64)
+
+    if name.startswith("prelu_backward"):
+        return lambda: fastact.prelu_backward(g, x, w, out=o, **nt), prelu_bwd_np
+    return lambda: fastact.prelu(x, w, out=o, **nt), prelu_np
+
+
+def _maxout(name, n, dtype, nt):
+    k = int(name.rsplit("k=", 1)[1])
+    rng = np.random.default_rng(0)
+    m = max(n - n % k, k)
+    x = rng.standard_normal(m).astype(dtype)
+    y = np.empty(m // k, dtype)
+    idx = np.empty(m // k, np.intp)
+    g = rng.standard_normal(m // k).astype(dtype)
+    o = np.empty_like(x)
+    _, idx_ref = fastact.maxout(x, k, return_indices=True)
+    if name.startswith("maxout+indices"):
+        return (lambda: fastact.maxout(x, k, out=(y, idx), return_indices=True, **nt),
+                lambda: _maxout_idx_numpy(x, k, y, idx))
+    if name.startswith("maxout_backward (x)"):
+        return (lambda: fastact.maxout_backward(g, k, x, out=o, **nt),
+                lambda: _maxout_bwd_numpy(g, np.argmax(x.reshape(-1, k), axis=1), k, o))
+    if name.startswith("maxout_backward"):
+        return (lambda: fastact.maxout_backward(g, k, indices=idx_ref, out=o, **nt),
+                lambda: _maxout_bwd_numpy(g, idx_ref, k, o))
+    return lambda: fastact.maxout(x, k, out=y, **nt), lambda: _maxout_numpy(x, k, y)
+
+
+CASES = {name: _elementwise for name in
+         ("relu", "leaky_relu", "relu_backward", "leaky_relu_backward")}
+CASES.update({name: _prelu for name in
+              ("prelu", "prelu_backward", "prelu NHWC", "prelu_backward NHWC")})
+CASES.update({f"{op} k={k}": _maxout for k in (2, 4) for op in
+              ("maxout", "maxout+indices", "maxout_backward", "maxout_backward (x)")})
+
+
+def case(name, n, dtype=np.float32, n_threads=None):
+    """(fastact call, NumPy call) of one benchmark case: no-argument
+    functions that write into preallocated outputs and leave their inputs
+    unchanged, so they can be called repeatedly on the same data."""
+    return CASES[name](name, int(n), dtype, dict(n_threads=n_threads))
 
 
 def _per_call(func, number):
@@ -140,10 +161,10 @@ def run(sizes=(1_000, 100_000, 10_000_000), dtype=np.float32, n_threads=None, op
     """Rows of {op, n, fastact_us, numpy_us, speedup}."""
     rows = []
     for n in sizes:
-        cases = _cases(int(n), dtype, n_threads)
-        for name, (ours, theirs) in cases.items():
+        for name in CASES:
             if ops and not any(name.startswith(o) for o in ops):
                 continue
+            ours, theirs = case(name, n, dtype, n_threads)
             if progress:
                 progress(name, n)
             t_ours, t_np = compare(ours, theirs, budget=0.15 if n < 1e6 else 0.4)

@@ -1,25 +1,99 @@
-"""asv benchmarks: every op against its NumPy baseline in the same class.
+"""asv suite: every fastact op beside its NumPy baseline, in the same class.
 
-The full suite (threads, float64, prelu layouts, peakmem, track_ speed-ups)
-is the subject of the performance issue; this module times the cases of
-``python -m fastact`` through the same functions.
+* ``Ops``: time and peak memory of each op (``impl`` = fastact or numpy),
+  float32/float64, 1e3/1e5/1e7 elements, ``n_threads`` 1 and the default.
+  Inputs are left unchanged and outputs are preallocated, so repeated calls
+  time the same data.
+* ``SpeedUp``: ``track_`` of NumPy time / fastact time, measured interleaved
+  in one process (a ratio that survives machine drift).
+* ``InPlace``: the in-place element-wise calls on fresh data every sample
+  (``number = 1`` makes asv run ``setup`` before each sample): a second
+  in-place ReLU would time the all-positive case, and repeated Leaky ReLU
+  drifts into subnormals.
+
+The cases and their NumPy idioms are those of ``python -m fastact``
+(``fastact/_bench.py``). ``FASTACT_ASV_SIZES=1000`` (comma-separated) narrows
+the sizes, e.g. for CI's one quick pass.
 """
+import os
+
 import numpy as np
 
+import fastact
 from fastact import _bench
 
+SIZES = [int(float(s)) for s in
+         os.environ.get("FASTACT_ASV_SIZES", "1e3,1e5,1e7").split(",")]
+DTYPES = ["float32", "float64"]
+THREADS = [1, None]
+CASES = list(_bench.CASES)
 
-class ElementwiseAndMaxout:
-    params = (["relu", "leaky_relu", "relu_backward", "leaky_relu_backward", "prelu",
-               "prelu_backward", "maxout k=2", "maxout+indices k=2", "maxout_backward k=2",
-               "maxout k=4", "maxout+indices k=4", "maxout_backward k=4"],
-              [1_000, 100_000, 10_000_000],
-              ["fastact", "numpy"])
-    param_names = ["op", "n", "impl"]
 
-    def setup(self, op, n, impl):
-        ours, theirs = _bench._cases(n, np.float32, None)[op]
+class Ops:
+    params = (CASES, DTYPES, SIZES, THREADS, ["fastact", "numpy"])
+    param_names = ["op", "dtype", "n", "n_threads", "impl"]
+    timeout = 600
+
+    def setup(self, op, dtype, n, n_threads, impl):
+        if impl == "numpy" and n_threads is not None:
+            raise NotImplementedError("NumPy runs on one thread: timed once")
+        ours, theirs = _bench.case(op, n, np.dtype(dtype).type, n_threads)
         self.func = ours if impl == "fastact" else theirs
 
-    def time_op(self, op, n, impl):
+    def time_op(self, op, dtype, n, n_threads, impl):
+        self.func()
+
+    def peakmem_op(self, op, dtype, n, n_threads, impl):
+        self.func()
+
+
+class SpeedUp:
+    params = (CASES, DTYPES, SIZES, THREADS)
+    param_names = ["op", "dtype", "n", "n_threads"]
+    timeout = 600
+
+    def track_speedup(self, op, dtype, n, n_threads):
+        ours, theirs = _bench.case(op, n, np.dtype(dtype).type, n_threads)
+        t_ours, t_numpy = _bench.compare(ours, theirs, budget=0.1 if n < 1e6 else 0.3)
+        return t_numpy / t_ours
+
+    track_speedup.unit = "x (NumPy / fastact)"
+
+
+class InPlace:
+    params = (["relu", "leaky_relu", "relu_backward", "leaky_relu_backward"], DTYPES, SIZES,
+              THREADS, ["fastact", "numpy"])
+    param_names = ["op", "dtype", "n", "n_threads", "impl"]
+    number = 1          # setup (fresh data) before every sample
+    repeat = (3, 25, 5.0)
+    warmup_time = 0     # no untimed calls on the fresh data either
+    timeout = 600
+
+    def setup(self, op, dtype, n, n_threads, impl):
+        if impl == "numpy" and n_threads is not None:
+            raise NotImplementedError("NumPy runs on one thread: timed once")
+        rng = np.random.default_rng()
+        dt = np.dtype(dtype)
+        x = rng.standard_normal(n, dtype=dt)
+        g = rng.standard_normal(n, dtype=dt)
+        s = dt.type(0.01)
+        kw = dict(n_threads=n_threads)
+        if impl == "fastact":
+            self.func = {
+                "relu": lambda: fastact.relu(x, out=x, **kw),
+                "leaky_relu": lambda: fastact.leaky_relu(x, 0.01, out=x, **kw),
+                "relu_backward": lambda: fastact.relu_backward(g, x, out=g, **kw),
+                "leaky_relu_backward": lambda: fastact.leaky_relu_backward(
+                    g, x, negative_slope=0.01, out=g, **kw),
+            }[op]
+        else:
+            self.func = {
+                "relu": lambda: np.maximum(x, 0, out=x),
+                "leaky_relu": lambda: np.maximum(x, np.multiply(x, s), out=x),
+                "relu_backward": lambda: np.multiply(g, x > 0, out=g),
+                "leaky_relu_backward": lambda: np.multiply(
+                    g, _bench._slope_factor(x > 0, s), out=g),
+            }[op]
+
+    def time_inplace(self, op, dtype, n, n_threads, impl):
         self.func()
