@@ -6,7 +6,7 @@ import sys
 
 import numpy as np
 
-from . import _bench
+from . import _bench, _peers
 from ._config import config, show_config
 
 
@@ -32,6 +32,8 @@ def main(argv=None):
                         help="n_threads for fastact (default: OpenMP's default)")
     parser.add_argument("--ops", type=lambda s: s.split(","), default=None,
                         help="only ops whose names start with these (comma-separated)")
+    parser.add_argument("--peers", action="store_true",
+                        help="also time PyTorch, Numba and numexpr where importable")
     parser.add_argument("--json", action="store_true", help="print JSON only")
     args = parser.parse_args(argv)
     if args.threads == 0:
@@ -46,7 +48,8 @@ def main(argv=None):
         show_config()
         print()
     overhead = _bench.call_overhead()
-    rows = _bench.run(args.sizes, np.dtype(args.dtype).type, args.threads, args.ops, progress)
+    runner = _peers if args.peers else _bench
+    rows = runner.run(args.sizes, np.dtype(args.dtype).type, args.threads, args.ops, progress)
     if args.json:
         print(json.dumps({"config": config(), "dtype": args.dtype, "threads": args.threads,
                           "overhead_n1_us": {"fastact": overhead[0] * 1e6,
@@ -55,11 +58,11 @@ def main(argv=None):
         return 0
     if sys.stderr.isatty():
         print(" " * 60, end="\r", file=sys.stderr)
-    print(f"dtype {args.dtype}, n_threads {args.threads}; NumPy baseline writes into a "
-          f"preallocated out too")
+    print(f"dtype {args.dtype}, n_threads {args.threads}; every side writes into a "
+          f"preallocated out; medians of interleaved samples, in microseconds")
     print(f"per-call cost at n = 1: fastact.relu(x, out=x) {overhead[0] * 1e6:.2f} us, "
           f"np.maximum(x, 0, out=x) {overhead[1] * 1e6:.2f} us\n")
-    print(_bench.format_table(rows))
+    print(runner.format_table(rows))
     return 0
 
 

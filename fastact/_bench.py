@@ -137,14 +137,22 @@ def _per_call(func, number):
     return (time.perf_counter() - t0) / number
 
 
-def compare(ours, theirs, budget=0.2, samples=7):
-    """Median seconds per call of two functions, samples interleaved."""
+def compare(ours, theirs, budget=0.2, samples=7, settle=0.0):
+    """Median seconds per call of two functions, samples interleaved.
+
+    ``settle`` seconds of sleep before each sample let the other side's
+    thread pool stop spinning (two runtimes spinning on two cores slow each
+    other down: an artefact of interleaving, not of either)."""
     ours(), theirs()  # warm up
     once = max(_per_call(ours, 1), _per_call(theirs, 1), 1e-7)
     number = max(1, int(budget / samples / 2 / once))
     a, b = [], []
     for _ in range(samples):
+        time.sleep(settle)
+        ours()
         a.append(_per_call(ours, number))
+        time.sleep(settle)
+        theirs()
         b.append(_per_call(theirs, number))
     return float(np.median(a)), float(np.median(b))
 

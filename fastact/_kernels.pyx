@@ -140,7 +140,9 @@ cdef enum:
 # 1.5 S made the call slower than running it alone; parallel regions are then
 # skipped for a while (1 ms, doubling while it keeps happening, up to 64 ms;
 # one good region resets it), and calls in that window run serially. A late
-# thread that still leaves the call faster than serial is not penalised.
+# thread that still leaves the call faster than serial is not penalised, nor
+# is the first region after a pause of over 2 ms: its threads were asleep,
+# and waking them is a one-off cost, not contention.
 
 cdef enum:
     MAX_TEAM = 256
@@ -153,6 +155,7 @@ cdef struct Region:
 
 cdef double _serial_until = 0.0
 cdef double _backoff = 0.0
+cdef double _last_region_end = 0.0
 
 
 cdef inline int _team_size(Py_ssize_t n, Py_ssize_t nchunks, int n_threads) noexcept nogil:
@@ -184,9 +187,11 @@ cdef inline void _chunk_end(Region* r, int tid, double t0) noexcept nogil:
 cdef void _region_end(Region* r, Py_ssize_t nchunks) noexcept nogil:
     """After a region: back off from parallel regions if it was slower than
     the calling thread alone would have been."""
-    global _serial_until, _backoff
+    global _serial_until, _backoff, _last_region_end
     cdef double now = omp_get_wtime()
-    if r.taken[0] == 0:
+    cdef bint after_pause = r.start - _last_region_end > 2e-3
+    _last_region_end = now
+    if r.taken[0] == 0 or after_pause:
         return
     if now - r.start > 1.5 * r.busy0 / r.taken[0] * nchunks:
         _backoff = min(max(2 * _backoff, 1e-3), 64e-3)
