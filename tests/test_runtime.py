@@ -180,3 +180,11 @@ def test_cli_bad_option():
     r = subprocess.run([sys.executable, "-m", "fastact", "--sizes", "abc"],
                        capture_output=True, text=True, timeout=60, cwd=ELSEWHERE)
     assert r.returncode == 2 and "sizes" in r.stderr
+
+
+def test_cli_peers_table():
+    r = subprocess.run([sys.executable, "-m", "fastact", "--peers", "--sizes", "1000",
+                        "--ops", "relu,maxout k=2"], capture_output=True, text=True,
+                       timeout=600, cwd=ELSEWHERE)
+    assert r.returncode == 0, r.stderr
+    assert "best other / fastact" in r.stdout and "relu" in r.stdout
