@@ -1,0 +1,121 @@
+"""How close each kernel runs to the memory system: time / (bytes moved /
+streaming bandwidth), where the bandwidth is that of an in-place
+read-modify-write streaming kernel (``np.abs(x, out=x)``) on the same number
+of elements, measured in the same run. 1.00x is the physical limit.
+
+    python asv_benchmarks/limits.py [--threads N] [--dtype float32]
+
+In-place calls get fresh data before every sample (copied outside the
+timing). Medians of interleaved samples. Prints a table; no assertion.
+"""
+import argparse
+import time
+
+import numpy as np
+
+import fastact
+
+
+def _median_time(func, prepare, samples):
+    ts = []
+    for _ in range(samples):
+        prepare()
+        t0 = time.perf_counter()
+        func()
+        ts.append(time.perf_counter() - t0)
+    return float(np.median(ts))
+
+
+def measure(n, dtype, n_threads, samples):
+    rng = np.random.default_rng(0)
+    b = np.dtype(dtype).itemsize
+    x0 = rng.standard_normal(n).astype(dtype)
+    g0 = rng.standard_normal(n).astype(dtype)
+    x, g = x0.copy(), g0.copy()
+
+    def fresh():
+        np.copyto(x, x0)
+        np.copyto(g, g0)
+
+    nt = dict(n_threads=n_threads)
+    stream = _median_time(lambda: np.abs(x, out=x), fresh, samples)
+    bandwidth = 2 * n * b / stream
+    rows = []
+
+    def row(name, func, nbytes):
+        t = _median_time(func, fresh, samples)
+        rows.append((name, n, t * 1e6, nbytes / bandwidth * 1e6, t / (nbytes / bandwidth)))
+
+    row("relu (in place)", lambda: fastact.relu(x, out=x, **nt), 2 * n * b)
+    row("leaky_relu (in place)", lambda: fastact.leaky_relu(x, 0.01, out=x, **nt), 2 * n * b)
+    row("relu_backward (in place)", lambda: fastact.relu_backward(g, x, out=g, **nt), 3 * n * b)
+    row("leaky_relu_backward (in place)",
+        lambda: fastact.leaky_relu_backward(g, x, out=g, **nt), 3 * n * b)
+    for k in (2, 4):
+        m = n - n % k
+        xm, y = x[:m], np.empty(m // k, dtype)
+        idx = np.empty(m // k, np.intp)
+        gm = g[: m // k]
+        _, idx_ref = fastact.maxout(xm, k, return_indices=True)
+        row(f"maxout k={k}", lambda: fastact.maxout(xm, k, out=y, **nt), (m + m // k) * b)
+        row(f"maxout+indices k={k}",
+            lambda: fastact.maxout(xm, k, out=(y, idx), return_indices=True, **nt),
+            (m + m // k) * b + m // k * 8)
+        row(f"maxout_backward (x, out=x) k={k}",
+            lambda: fastact.maxout_backward(gm, k, xm, out=xm, **nt), (2 * m + m // k) * b)
+        row(f"maxout_backward (indices) k={k}",
+            lambda: fastact.maxout_backward(gm, k, indices=idx_ref, out=xm, **nt),
+            (m + m // k) * b + m // k * 8)
+    return stream, rows
+
+
+def prelu_rows(dtype, n_threads, samples):
+    """PReLU on (32, 64, 56, 56), NCHW and channels-last, in place."""
+    rng = np.random.default_rng(0)
+    b = np.dtype(dtype).itemsize
+    rows = []
+    for layout, shape, axis in (("NCHW", (32, 64, 56, 56), 1), ("NHWC", (32, 56, 56, 64), -1)):
+        x0 = rng.standard_normal(shape).astype(dtype)
+        g0 = rng.standard_normal(shape).astype(dtype)
+        x, g = x0.copy(), g0.copy()
+        n = x.size
+        w = rng.uniform(0, 0.3, 64).astype(dtype)
+
+        def fresh():
+            np.copyto(x, x0)
+            np.copyto(g, g0)
+
+        stream = _median_time(lambda: np.abs(x, out=x), fresh, samples)
+        bw = 2 * n * b / stream
+        for name, func, nbytes in (
+                (f"prelu {layout} (in place)",
+                 lambda: fastact.prelu(x, w, out=x, axis=axis, n_threads=n_threads), 2 * n * b),
+                (f"prelu_backward {layout} (in place)",
+                 lambda: fastact.prelu_backward(g, x, w, out=g, axis=axis, n_threads=n_threads),
+                 3 * n * b)):
+            t = _median_time(func, fresh, samples)
+            rows.append((name, n, t * 1e6, nbytes / bw * 1e6, t / (nbytes / bw)))
+    return rows
+
+
+def main():
+    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    p.add_argument("--threads", type=int, default=None)
+    p.add_argument("--dtype", default="float32", choices=["float32", "float64"])
+    p.add_argument("--sizes", default="1e5,1e7")
+    args = p.parse_args()
+    dtype = np.dtype(args.dtype).type
+    print(f"fastact {fastact.__version__}, SIMD {fastact.show_config('dicts')['simd']}, "
+          f"n_threads {args.threads}, {args.dtype}")
+    print(f"{'op':<36}{'n':>12}{'us':>11}{'limit us':>11}{'x limit':>9}")
+    rows = []
+    for n in (int(float(s)) for s in args.sizes.split(",")):
+        samples = 61 if n < 1e6 else 15
+        rows += measure(n, dtype, args.threads, samples)[1]
+    rows += prelu_rows(dtype, args.threads, 9)
+    for name, n, t, lim, ratio in rows:
+        print(f"{name:<36}{n:>12,}{t:>11.1f}{lim:>11.1f}{ratio:>8.2f}x")
+
+
+if __name__ == "__main__":
+    main()
