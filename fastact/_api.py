@@ -252,9 +252,12 @@ def _prelu_weight(weight, x, axis):
     """The weight cast to x's dtype and flattened, its original shape, and the
     channel axis (None for a single shared slope)."""
     w_in = np.asarray(weight)
-    if w_in.dtype.kind not in "biuf":
+    if w_in.dtype is x.dtype and w_in.ndim == 1 and _kernels.layout(w_in) & _kernels.LAYOUT_C:
+        w = w_in  # already what the kernel takes
+    elif w_in.dtype.kind not in "biuf":
         raise TypeError(f"weight has dtype {w_in.dtype}; expected a real number array")
-    w = np.ascontiguousarray(w_in, dtype=x.dtype).reshape(-1)
+    else:
+        w = np.ascontiguousarray(w_in, dtype=x.dtype).reshape(-1)
     if x.ndim < 2 and axis == 1:
         # PyTorch's convention: 0-d and 1-D inputs have no channel dim 1.
         if w.size != 1:
@@ -294,6 +297,18 @@ def _prelu(g, x, weight, out, axis, n_threads):
     w, w_shape, ax = _prelu_weight(weight, x, axis)
     if out is not None:
         check_out(out, x.shape, x.dtype)
+    if ax is None:  # one shared slope: a single channel
+        C, inner = 1, max(x.size, 1)
+    else:
+        C = x.shape[ax]
+    grad_w = None if g is None else np.empty(w_shape, x.dtype)
+    if _kernels.plain(x, g, out) and (out is None or not _kernels.overlap(w, out)):
+        # The common call: C-contiguous, nothing to copy.
+        dst = np.empty(x.shape, x.dtype) if out is None else out
+        if ax is not None:
+            inner = math.prod(x.shape[ax + 1:])
+        _kernels.prelu(g, x, w, dst, grad_w, C, inner, nt)
+        return dst if g is None else (dst, grad_w)
     lead = x if g is None else g
     order = pick_order(out, lead)
     dst, copy_back = destination(out, x.shape, x.dtype, order)
@@ -302,11 +317,8 @@ def _prelu(g, x, weight, out, axis, n_threads):
     if g is not None:
         g = source(g, order, outs, alias_ok=True)
     w = source(w, "C", outs)
-    if ax is None:  # one shared slope: a single channel
-        C, inner = 1, max(x.size, 1)
-    else:
-        C, inner = x.shape[ax], _inner_size(x.shape, ax, order)
-    grad_w = None if g is None else np.empty(w_shape, x.dtype)
+    if ax is not None:
+        inner = _inner_size(x.shape, ax, order)
     if x.size or grad_w is not None:
         _kernels.prelu(None if g is None else kernel_view(g, order), kernel_view(x, order),
                        w, kernel_view(dst, order), grad_w, C, inner, nt)
@@ -413,6 +425,15 @@ def _on_0d(func, a, out, axis, k, **kwargs):
     return final if len(final) > 1 else final[0]
 
 
+def _apart_and_contiguous(x, *outs):
+    """Every given out is C-contiguous and shares no memory with x."""
+    for o in outs:
+        if o is not None and (not _kernels.layout(o) & _kernels.LAYOUT_C
+                              or _kernels.overlap(x, o)):
+            return False
+    return True
+
+
 def _maxout_outs(out, return_indices):
     if not return_indices:
         if isinstance(out, tuple):
@@ -473,19 +494,20 @@ def maxout(x, k, axis=-1, out=None, *, return_indices=False, n_threads=None):
     if x.shape[ax] % k:
         raise ValueError(f"k={k} does not divide x.shape[{axis}] = {x.shape[ax]}")
     y_shape = x.shape[:ax] + (x.shape[ax] // k,) + x.shape[ax + 1:]
-    if out is None and _kernels.plain(x, None, None):  # the common call
-        y = np.empty(y_shape, x.dtype)
-        idx = np.empty(y_shape, np.intp) if return_indices else None
-        if x.size:
-            _kernels.maxout(x, y, idx, k, math.prod(x.shape[ax + 1:]), nt)
-        return (y, idx) if return_indices else y
     y_out, i_out = _maxout_outs(out, return_indices)
     if y_out is not None:
         check_out(y_out, y_shape, x.dtype)
     if i_out is not None:
         check_out(i_out, y_shape, np.intp, "indices_out")
-        if y_out is not None and np.may_share_memory(y_out, i_out):
+        if y_out is not None and _kernels.overlap(y_out, i_out):
             raise ValueError("y_out and indices_out overlap")
+    if _kernels.plain(x, None, None) and _apart_and_contiguous(x, y_out, i_out):
+        # The common call: C-contiguous, nothing to copy or copy back.
+        y = np.empty(y_shape, x.dtype) if y_out is None else y_out
+        idx = i_out if i_out is not None or not return_indices else np.empty(y_shape, np.intp)
+        if x.size:
+            _kernels.maxout(x, y, idx, k, math.prod(x.shape[ax + 1:]), nt)
+        return (y, idx) if return_indices else y
     order = pick_order(y_out, x)
     y, y_back = destination(y_out, y_shape, x.dtype, order)
     idx, i_back = (None, None)
