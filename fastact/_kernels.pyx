@@ -138,11 +138,14 @@ cdef enum:
 # itself: the calling thread (thread 0) measures its own time per chunk, which
 # gives the serial estimate S = that * chunks. A region that took longer than
 # 1.5 S made the call slower than running it alone; parallel regions are then
-# skipped for a while (1 ms, doubling while it keeps happening, up to 64 ms;
-# one good region resets it), and calls in that window run serially. A late
-# thread that still leaves the call faster than serial is not penalised, nor
-# is the first region after a pause of over 2 ms: its threads were asleep,
-# and waking them is a one-off cost, not contention.
+# skipped for a window, and calls in it run serially. The window starts at
+# 1 ms and doubles, up to 1 s, each time another slow region follows within a
+# second of the last: with a busy neighbour one slow region in ~300 cost
+# ~7 ms, more than those 300 regions gained (measured with
+# asv_benchmarks/contention.py), so only long windows keep the mean near the
+# serial one. A late thread that still leaves the call faster than serial is
+# not penalised, nor is the first region after a pause of over 2 ms: its
+# threads were asleep, and waking them is a one-off cost, not contention.
 
 cdef enum:
     MAX_TEAM = 256
@@ -156,6 +159,8 @@ cdef struct Region:
 cdef double _serial_until = 0.0
 cdef double _backoff = 0.0
 cdef double _last_region_end = 0.0
+cdef double _last_slow = -1e9
+cdef Py_ssize_t _regions_run = 0, _regions_slow = 0   # statistics, racy but harmless
 
 
 cdef inline int _team_size(Py_ssize_t n, Py_ssize_t nchunks, int n_threads) noexcept nogil:
@@ -187,24 +192,26 @@ cdef inline void _chunk_end(Region* r, int tid, double t0) noexcept nogil:
 cdef void _region_end(Region* r, Py_ssize_t nchunks) noexcept nogil:
     """After a region: back off from parallel regions if it was slower than
     the calling thread alone would have been."""
-    global _serial_until, _backoff, _last_region_end
+    global _serial_until, _backoff, _last_region_end, _regions_run, _regions_slow, _last_slow
     cdef double now = omp_get_wtime()
     cdef bint after_pause = r.start - _last_region_end > 2e-3
     _last_region_end = now
+    _regions_run += 1
     if r.taken[0] == 0 or after_pause:
         return
     if now - r.start > 1.5 * r.busy0 / r.taken[0] * nchunks:
-        _backoff = min(max(2 * _backoff, 1e-3), 64e-3)
+        _regions_slow += 1
+        _backoff = 1e-3 if now - _last_slow > 1.0 else min(2 * _backoff, 1.0)
+        _last_slow = now
         _serial_until = now + _backoff
-    else:
-        _backoff = 0.0
-        _serial_until = 0.0
 
 
 def backoff_state():
-    """(seconds of serial running left, current backoff), for tests."""
+    """Seconds of serial running left, the current backoff, and how many
+    parallel regions ran and were judged slow since import."""
     cdef double left = _serial_until - omp_get_wtime() if _serial_until > 0 else 0.0
-    return max(left, 0.0), _backoff
+    return {"serial_for_s": max(left, 0.0), "backoff_s": _backoff,
+            "regions": _regions_run, "slow_regions": _regions_slow}
 
 
 # --------------------------------------------------------------------------
