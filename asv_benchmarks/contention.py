@@ -57,7 +57,7 @@ def main():
                 print(f"{n:>12,}{str(nt):>9}{np.median(ts):>10.1f}"
                       f"{np.percentile(ts, 99):>10.1f}{ts.mean():>10.1f}"
                       f"{ts.mean() / base:>22.2f}x   calls {ts.size}, "
-                      f"{_simd.kernels.backoff_state()}")
+                      f"{_simd.kernels.stats()}")
     finally:
         stop.set()
         for s in spinners:

@@ -79,6 +79,21 @@ cdef extern from *:
     #define FASTACT_BUILD_FLAGS "unknown"
     #endif
 
+    /* Calls above the serial threshold now running in this process, from
+       any Python thread (see _share). */
+    #if defined(_MSC_VER)
+    #include <intrin.h>
+    static volatile long fastact_in_flight = 0;
+    static int fastact_enter(void) { return (int)_InterlockedIncrement(&fastact_in_flight); }
+    static void fastact_leave(void) { _InterlockedDecrement(&fastact_in_flight); }
+    #else
+    static int fastact_in_flight = 0;
+    static int fastact_enter(void) {
+        return __atomic_add_fetch(&fastact_in_flight, 1, __ATOMIC_RELAXED);
+    }
+    static void fastact_leave(void) { __atomic_sub_fetch(&fastact_in_flight, 1, __ATOMIC_RELAXED); }
+    #endif
+
     /* What the CPU running us supports, for the SIMD dispatch in _simd.py
        (gcc and clang check the OS's register-state support too). */
     #if (defined(__GNUC__) || defined(__clang__)) && (defined(__x86_64__) || defined(__i386__))
@@ -98,6 +113,8 @@ cdef extern from *:
     """
     bint fastact_beats_f32(float v, float best) noexcept nogil
     bint fastact_beats_f64(double v, double best) noexcept nogil
+    int fastact_enter() noexcept nogil
+    void fastact_leave() noexcept nogil
     int fastact_cpu_avx2()
     int fastact_cpu_avx512()
     int omp_get_max_threads() noexcept nogil
@@ -163,6 +180,30 @@ cdef double _last_slow = -1e9
 cdef Py_ssize_t _regions_run = 0, _regions_slow = 0   # statistics, racy but harmless
 
 
+cdef Py_ssize_t _calls_shared = 0   # statistics: calls whose thread count was shared down
+
+
+cdef inline int _share(Py_ssize_t n, int n_threads) noexcept nogil:
+    """The threads one call may use: calls above the serial threshold are
+    counted while they run, and k of them at once (from a thread pool of
+    callers, say) get max(1, n_threads // k) each, so Python threads do not
+    multiply OpenMP teams into oversubscription. Pair with _unshare."""
+    global _calls_shared
+    cdef int k
+    if n <= SERIAL_THRESHOLD:
+        return n_threads
+    k = fastact_enter()
+    if k > 1 and n_threads > 1:
+        _calls_shared += 1
+        return max(1, n_threads // k)
+    return n_threads
+
+
+cdef inline void _unshare(Py_ssize_t n) noexcept nogil:
+    if n > SERIAL_THRESHOLD:
+        fastact_leave()
+
+
 cdef inline int _team_size(Py_ssize_t n, Py_ssize_t nchunks, int n_threads) noexcept nogil:
     """Threads for a call; 1 means serial, with no parallel region."""
     if n <= SERIAL_THRESHOLD or n_threads < 2 or nchunks < 2:
@@ -206,12 +247,15 @@ cdef void _region_end(Region* r, Py_ssize_t nchunks) noexcept nogil:
         _serial_until = now + _backoff
 
 
-def backoff_state():
-    """Seconds of serial running left, the current backoff, and how many
-    parallel regions ran and were judged slow since import."""
+def stats():
+    """Seconds of serial running left, the current backoff, how many
+    parallel regions ran and were judged slow, and how many calls shared
+    their threads with concurrent ones, since import (this SIMD level's
+    module only)."""
     cdef double left = _serial_until - omp_get_wtime() if _serial_until > 0 else 0.0
     return {"serial_for_s": max(left, 0.0), "backoff_s": _backoff,
-            "regions": _regions_run, "slow_regions": _regions_slow}
+            "regions": _regions_run, "slow_regions": _regions_slow,
+            "calls_shared": _calls_shared}
 
 
 # --------------------------------------------------------------------------
@@ -650,14 +694,16 @@ def elementwise(int op, cnp.ndarray a, cnp.ndarray b, cnp.ndarray out,
     cdef void* pa = _ptr(a)
     cdef void* pb = _ptr(b)
     cdef void* po = _ptr(out)
-    if _is_f32(a):
-        with nogil:
+    cdef bint f32 = _is_f32(a)
+    with nogil:
+        n_threads = _share(n, n_threads)
+        if f32:
             _ew_run[float](op, <float*>pa, <float*>pb, <float*>po, n,
                            <float>slope, n_threads)
-    else:
-        with nogil:
+        else:
             _ew_run[double](op, <double*>pa, <double*>pb, <double*>po, n,
                             slope, n_threads)
+        _unshare(n)
 
 
 def prelu(cnp.ndarray g, cnp.ndarray x, cnp.ndarray w, cnp.ndarray out,
@@ -683,6 +729,7 @@ def prelu(cnp.ndarray g, cnp.ndarray x, cnp.ndarray w, cnp.ndarray out,
         if partial == NULL:
             raise MemoryError()
     with nogil:
+        n_threads = _share(n, n_threads)
         if n == 0:
             pass
         elif f32:
@@ -691,6 +738,7 @@ def prelu(cnp.ndarray g, cnp.ndarray x, cnp.ndarray w, cnp.ndarray out,
         else:
             _prelu_run[double](<double*>pg, <double*>px, <double*>pw, <double*>po,
                                partial, n, C, inner, nb, n_threads)
+        _unshare(n)
         if partial != NULL:
             # Serial combine in block order: bitwise the same for any thread
             # count. Then one rounding to the data dtype (C casts raise no
@@ -714,13 +762,16 @@ def maxout(cnp.ndarray x, cnp.ndarray y, cnp.ndarray idx, Py_ssize_t k,
     cdef void* py = _ptr(y)
     cdef Py_ssize_t* pi = <Py_ssize_t*>_ptr(idx)
     cdef bint f32 = _is_f32(x)
+    cdef Py_ssize_t n = cnp.PyArray_SIZE(x)
     with nogil:
+        n_threads = _share(n, n_threads)
         if f32:
             _maxout_run[float](NULL, <float*>px, NULL, <float*>py, pi, False,
                                R, k, inner, n_threads)
         else:
             _maxout_run[double](NULL, <double*>px, NULL, <double*>py, pi, False,
                                 R, k, inner, n_threads)
+        _unshare(n)
 
 
 def maxout_backward(cnp.ndarray g, cnp.ndarray x, cnp.ndarray idx, cnp.ndarray out,
@@ -732,13 +783,16 @@ def maxout_backward(cnp.ndarray g, cnp.ndarray x, cnp.ndarray idx, cnp.ndarray o
     cdef const Py_ssize_t* pi = <Py_ssize_t*>_ptr(idx)
     cdef void* po = _ptr(out)
     cdef bint f32 = _is_f32(g)
+    cdef Py_ssize_t n = cnp.PyArray_SIZE(out)
     with nogil:
+        n_threads = _share(n, n_threads)
         if f32:
             _maxout_run[float](<float*>pg, <float*>px, pi, <float*>po, NULL, True,
                                R, k, inner, n_threads)
         else:
             _maxout_run[double](<double*>pg, <double*>px, pi, <double*>po, NULL, True,
                                 R, k, inner, n_threads)
+        _unshare(n)
 
 
 def count_out_of_range(cnp.ndarray idx, Py_ssize_t k):
