@@ -11,8 +11,12 @@ On x86-64 the kernels are compiled three times from the same source: for the
 baseline instruction set (``fastact._kernels``), for AVX2
 (``fastact._kernels_avx2``) and for AVX-512 (``fastact._kernels_avx512``);
 ``fastact/_simd.py`` picks the best one the CPU supports at import.
-* ``FASTACT_DEBUG_CYTHON=1``: turn Cython's bounds and wraparound checks back
-  on, for a debug test run.
+* ``FASTACT_DEBUG_CYTHON=1``: a debug build for test runs: Cython's bounds,
+  wraparound and initialization checks back on, and the kernels' own checks
+  (every span inside its array, every tile inside the grid) compiled in
+  (``FASTACT_DEBUG``: a failed check aborts with a message).
+* ``FASTACT_OPENMP=0``: build without OpenMP even where the compiler has it
+  (what a compiler without OpenMP gives: a serial module), to test that path.
 """
 import os
 import platform
@@ -105,6 +109,9 @@ class BuildExt(build_ext):
 
     def build_extensions(self):
         msvc = self.compiler.compiler_type == "msvc"
+        if DEBUG:
+            for ext in self.extensions:
+                ext.define_macros.append(("FASTACT_DEBUG", "1"))
         for name, (gnu, ms) in _simd_targets().items():
             ext = next(e for e in self.extensions if e.name == "fastact._kernels_" + name)
             flags = ms if msvc else gnu
@@ -115,7 +122,11 @@ class BuildExt(build_ext):
                 continue
             ext.extra_compile_args = flags + ext.extra_compile_args
         cflags, ldflags = self._openmp_flags()
-        if not self._has_openmp(cflags, ldflags):
+        if os.environ.get("FASTACT_OPENMP", "").strip() == "0":
+            print("fastact: FASTACT_OPENMP=0: building without OpenMP (serial module)",
+                  file=sys.stderr)
+            cflags, ldflags = [], []
+        elif not self._has_openmp(cflags, ldflags):
             msg = (
                 "fastact: the C compiler has no OpenMP support; building a SERIAL "
                 "module (every call runs on one thread). Install an OpenMP-capable "

@@ -49,6 +49,7 @@ def config():
         "parallel_chunk": info["chunk"],
         "simd": f"{_simd.level} ({info['simd']}); this machine runs: "
                 f"{', '.join(_simd.supported())}",
+        "debug_checks": info["debug_checks"],
         "compiler": info["compiler"],
         "flags": info["flags"],
     }

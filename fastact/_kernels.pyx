@@ -75,6 +75,20 @@ cdef extern from *:
         return v > best || (v != v && best == best);
     }
 
+    /* Debug builds (FASTACT_DEBUG_CYTHON=1) check that every span and tile
+       stays inside its array; release builds compile the checks away. */
+    #include <stdio.h>
+    #include <stdlib.h>
+    #ifdef FASTACT_DEBUG
+    #define FASTACT_DEBUG_ON 1
+    static void fastact_check(int ok, const char* what) {
+        if (!ok) { fprintf(stderr, "fastact internal check failed: %s\n", what); abort(); }
+    }
+    #else
+    #define FASTACT_DEBUG_ON 0
+    static inline void fastact_check(int ok, const char* what) { (void)ok; (void)what; }
+    #endif
+
     #ifndef FASTACT_BUILD_FLAGS
     #define FASTACT_BUILD_FLAGS "unknown"
     #endif
@@ -113,6 +127,8 @@ cdef extern from *:
     """
     bint fastact_beats_f32(float v, float best) noexcept nogil
     bint fastact_beats_f64(double v, double best) noexcept nogil
+    int FASTACT_DEBUG_ON
+    void fastact_check(bint ok, const char* what) noexcept nogil
     int fastact_enter() noexcept nogil
     void fastact_leave() noexcept nogil
     int fastact_cpu_avx2()
@@ -344,6 +360,7 @@ cdef void _ew_run(int op, const floating* a, const floating* b, floating* out,
         tid = omp_get_thread_num()
         t0 = _chunk_begin(tid)
         lo = c * CHUNK
+        fastact_check(0 <= lo < n, "element-wise chunk inside the array")
         _ew_span(op, a + lo, (b + lo) if b != NULL else NULL, out + lo,
                  min(CHUNK, n - lo), s)
         _chunk_end(&reg, tid, t0)
@@ -408,6 +425,7 @@ cdef void _prelu_span(const floating* g, const floating* x, const floating* w,
                     outr[c] = _leaky_grad(gr[c], xr[c], w[c])
             r += C
         return
+    fastact_check(0 <= start <= end, "PReLU span ordered")
     pos = start
     while pos < end:
         seg = pos // inner
@@ -537,6 +555,7 @@ cdef void _maxout_grad_groups_any_k(const floating* g, const floating* x,
             arg = arg_buf
         memset(out + t0 * k, 0, (t1 - t0) * k * sizeof(floating))
         for r in range(t0, t1):
+            fastact_check(0 <= arg[r - t0] < k, "maxout argmax inside its group")
             out[r * k + arg[r - t0]] = g[r]
         t0 = t1
 
@@ -664,6 +683,7 @@ cdef void _maxout_run(const floating* g, const floating* x, const Py_ssize_t* id
         t0 = _chunk_begin(tid)
         r0 = (tile // nic) * rpt
         i0 = (tile % nic) * ipt
+        fastact_check(r0 < R and i0 < inner, "maxout tile inside the grid")
         if backward:
             _maxout_grad_span(g, x, idx_in, out, r0, min(r0 + rpt, R), k, inner,
                               i0, min(i0 + ipt, inner))
@@ -944,6 +964,7 @@ def build_info():
         "compiler": FASTACT_COMPILER.decode(),
         "flags": FASTACT_BUILD_FLAGS.decode(),
         "serial_threshold": SERIAL_THRESHOLD,
+        "debug_checks": bool(FASTACT_DEBUG_ON),
         "chunk": CHUNK,
     }
 
