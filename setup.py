@@ -20,6 +20,7 @@ baseline instruction set (``fastact._kernels``), for AVX2
 """
 import os
 import platform
+import shlex
 import sys
 import tempfile
 import textwrap
@@ -89,8 +90,10 @@ class BuildExt(build_ext):
                 f.write(_OPENMP_PROBE)
             try:
                 objs = self.compiler.compile([src], output_dir=tmp, extra_postargs=cflags)
+                # LDFLAGS too: a sanitizer build's CFLAGS need its runtime.
                 self.compiler.link_executable(
-                    objs, os.path.join(tmp, "probe"), extra_postargs=ldflags
+                    objs, os.path.join(tmp, "probe"),
+                    extra_postargs=ldflags + shlex.split(os.environ.get("LDFLAGS", "")),
                 )
             except Exception:
                 return False
