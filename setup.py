@@ -187,7 +187,25 @@ def _shim(target):
 extensions = [_kernel_extension("fastact._kernels", "fastact/_kernels.pyx")]
 extensions += [_kernel_extension("fastact._kernels_" + t, _shim(t)) for t in _simd_targets()]
 
+# A change of build flavour (debug, serial, native) must rebuild everything:
+# neither Cython nor build_ext notices a change of directives or macros.
+FLAVOUR = repr((DEBUG, os.environ.get("FASTACT_OPENMP", ""), _flag("FASTACT_NATIVE"),
+                os.environ.get("CFLAGS", "")))
+_STAMP = os.path.join("build", "fastact-flavour.txt")
+_REBUILD = not os.path.exists(_STAMP) or open(_STAMP).read() != FLAVOUR
+if _REBUILD:
+    os.makedirs("build", exist_ok=True)
+    with open(_STAMP, "w") as f:
+        f.write(FLAVOUR)
+
+
+class BuildExtForced(BuildExt):
+    def finalize_options(self):
+        super().finalize_options()
+        self.force = self.force or _REBUILD
+
+
 setup(
-    ext_modules=cythonize(extensions, compiler_directives=DIRECTIVES),
-    cmdclass={"build_ext": BuildExt},
+    ext_modules=cythonize(extensions, compiler_directives=DIRECTIVES, force=_REBUILD),
+    cmdclass={"build_ext": BuildExtForced},
 )

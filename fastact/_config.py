@@ -42,7 +42,7 @@ def config():
         "numpy": np.__version__,
         "machine": f"{platform.system()} {platform.machine()}, {os.cpu_count()} CPUs",
         "openmp": f"on (OpenMP {info['openmp_version']})" if openmp
-                  else "off: serial build (the compiler had no OpenMP)",
+                  else "off: serial build (no OpenMP when it was built)",
         "openmp_runtime": _openmp_runtime() if openmp else None,
         "default_threads": effective_n_threads(None),
         "serial_threshold": info["serial_threshold"],

@@ -82,7 +82,7 @@ cdef extern from *:
     #ifdef FASTACT_DEBUG
     #define FASTACT_DEBUG_ON 1
     static void fastact_check(int ok, const char* what) {
-        if (!ok) { fprintf(stderr, "fastact internal check failed: %s\n", what); abort(); }
+        if (!ok) { fprintf(stderr, "fastact internal check failed: %s\\n", what); abort(); }
     }
     #else
     #define FASTACT_DEBUG_ON 0

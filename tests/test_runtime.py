@@ -11,7 +11,8 @@ import numpy as np
 import pytest
 
 import fastact
-from fastact import _kernels, reference
+from fastact import reference
+from fastact._simd import kernels as _kernels
 from helpers import salted
 
 BIG = 1_000_003  # above the serial threshold: a parallel region
@@ -48,7 +49,8 @@ def test_omp_num_threads_is_honoured(omp):
     r = _run_python("import fastact; print(fastact.effective_n_threads(None), "
                     "fastact.effective_n_threads(-2))", env={"OMP_NUM_THREADS": omp})
     assert r.returncode == 0, r.stderr
-    assert r.stdout.split() == [omp, str(max(1, int(omp) - 1))]
+    want = omp if OPENMP else "1"  # a serial build's default is one thread
+    assert r.stdout.split() == [want, str(max(1, int(want) - 1))]
 
 
 def test_threadpoolctl_limits_are_honoured():
@@ -147,12 +149,20 @@ def test_show_config(capsys):
         fastact.show_config(mode="yaml")
 
 
+OPENMP = _kernels.build_info()["openmp_version"] > 0
+
+
 def test_openmp_build_is_reported_and_required_in_ci():
     cfg = fastact.show_config(mode="dicts")
-    on = _kernels.build_info()["openmp_version"] > 0
-    assert cfg["openmp"].startswith("on" if on else "off")
+    assert cfg["openmp"].startswith("on" if OPENMP else "off")
     if os.environ.get("FASTACT_FAIL_NO_OPENMP") == "1":
-        assert on, "CI builds must have OpenMP"
+        assert OPENMP, "CI builds must have OpenMP"
+    if os.environ.get("FASTACT_EXPECT_DEBUG") == "1":
+        assert cfg["debug_checks"], "the debug build has the kernels' checks compiled in"
+    if os.environ.get("FASTACT_EXPECT_SERIAL") == "1":
+        # The serial build: still every function, on one thread.
+        assert not OPENMP and cfg["default_threads"] == 1
+        assert cfg["openmp"].startswith("off") and cfg["openmp_runtime"] is None
 
 
 def test_serial_threshold_means_no_parallel_region_below_it():
