@@ -286,8 +286,9 @@ def _inner_size(shape, ax, order):
     return math.prod(shape[ax + 1:])
 
 
-def _prelu(g, x, weight, out, axis, n_threads):
-    """Shared body of prelu (g None) and prelu_backward."""
+def _prelu(g, x, weight, out, axis, n_threads, grad_weight_dtype=None):
+    """Shared body of prelu (g None) and prelu_backward (the weight gradient
+    in x's dtype, or in ``grad_weight_dtype``)."""
     nt = effective_n_threads(n_threads)
     x = as_data(x, "x")
     if g is not None:
@@ -301,7 +302,7 @@ def _prelu(g, x, weight, out, axis, n_threads):
         C, inner = 1, max(x.size, 1)
     else:
         C = x.shape[ax]
-    grad_w = None if g is None else np.empty(w_shape, x.dtype)
+    grad_w = None if g is None else np.empty(w_shape, grad_weight_dtype or x.dtype)
     if _kernels.plain(x, g, out) and (out is None or not _kernels.overlap(w, out)):
         # The common call: C-contiguous, nothing to copy.
         dst = np.empty(x.shape, x.dtype) if out is None else out
@@ -326,6 +327,12 @@ def _prelu(g, x, weight, out, axis, n_threads):
     if g is None:
         return result
     return result, grad_w
+
+
+def _prelu_partial_weight_grad(g, x, weight, axis, n_threads=None):
+    """The weight gradient of one block in float64, unrounded: the partial
+    sums fastact.dask reduces as a tree."""
+    return _prelu(g, x, weight, None, axis, n_threads, np.float64)[1].reshape(-1)
 
 
 def prelu(x, weight, out=None, *, axis=1, n_threads=None):

@@ -32,6 +32,17 @@ def _openmp_runtime():
     return ", ".join(libs) or "unknown"
 
 
+def _threadpoolctl_view():
+    """The OpenMP runtimes threadpoolctl finds (and would limit), if installed."""
+    try:
+        from threadpoolctl import threadpool_info
+    except ImportError:
+        return "threadpoolctl not installed"
+    libs = [f"{i.get('internal_api')} {i.get('version')} ({i.get('num_threads')} threads): "
+            f"{i.get('filepath')}" for i in threadpool_info() if i.get("user_api") == "openmp"]
+    return "; ".join(libs) or "no OpenMP runtime found"
+
+
 def config():
     """The facts show_config() prints, as a dict."""
     info = _kernels.build_info()
@@ -44,6 +55,7 @@ def config():
         "openmp": f"on (OpenMP {info['openmp_version']})" if openmp
                   else "off: serial build (no OpenMP when it was built)",
         "openmp_runtime": _openmp_runtime() if openmp else None,
+        "threadpoolctl": _threadpoolctl_view(),
         "default_threads": effective_n_threads(None),
         "serial_threshold": info["serial_threshold"],
         "parallel_chunk": info["chunk"],

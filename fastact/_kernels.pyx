@@ -731,8 +731,8 @@ def prelu(cnp.ndarray g, cnp.ndarray x, cnp.ndarray w, cnp.ndarray out,
     """PReLU over x seen as (x.size // (C*inner), C, inner), C-ordered.
 
     g None: forward, out = prelu(x). Else out = input gradient, and when
-    grad_w (C values of x's dtype) is given it receives the weight gradient,
-    summed in float64 and rounded once at the end.
+    grad_w (C values, float32 or float64) is given it receives the weight
+    gradient, summed in float64 and rounded once at the end.
     """
     cdef Py_ssize_t n = cnp.PyArray_SIZE(x)
     cdef Py_ssize_t nb = _prelu_blocks(n, C, inner) if n else 1
@@ -744,6 +744,7 @@ def prelu(cnp.ndarray g, cnp.ndarray x, cnp.ndarray w, cnp.ndarray out,
     cdef void* po = _ptr(out)
     cdef void* pgw = _ptr(grad_w)
     cdef bint f32 = _is_f32(x)
+    cdef bint gw_f32 = grad_w is not None and _is_f32(grad_w)
     if grad_w is not None:
         partial = <double*>calloc(nb * C, sizeof(double))
         if partial == NULL:
@@ -767,7 +768,7 @@ def prelu(cnp.ndarray g, cnp.ndarray x, cnp.ndarray w, cnp.ndarray out,
                 for c in range(C):
                     partial[c] += partial[b * C + c]
             for c in range(C):
-                if f32:
+                if gw_f32:
                     (<float*>pgw)[c] = <float>partial[c]
                 else:
                     (<double*>pgw)[c] = partial[c]

@@ -53,6 +53,15 @@ def test_omp_num_threads_is_honoured(omp):
     assert r.stdout.split() == [want, str(max(1, int(want) - 1))]
 
 
+def test_threadpoolctl_sees_fastacts_runtime():
+    threadpoolctl = pytest.importorskip("threadpoolctl")
+    if not OPENMP:
+        pytest.skip("serial build: no OpenMP runtime to see")
+    libs = [i for i in threadpoolctl.threadpool_info() if i["user_api"] == "openmp"]
+    assert libs, "threadpoolctl finds no OpenMP runtime"
+    assert fastact.show_config("dicts")["threadpoolctl"].count("threads") >= 1
+
+
 def test_threadpoolctl_limits_are_honoured():
     threadpoolctl = pytest.importorskip("threadpoolctl")
     with threadpoolctl.threadpool_limits(limits=1, user_api="openmp"):
