@@ -81,6 +81,8 @@ class BuildExt(build_ext):
     def _openmp_flags(self):
         if self.compiler.compiler_type == "msvc":
             return ["/openmp"], []
+        if sys.platform == "darwin":  # Apple clang: the driver needs libomp spelled out
+            return ["-Xpreprocessor", "-fopenmp"], ["-lomp"]
         return ["-fopenmp"], ["-fopenmp"]
 
     def _has_openmp(self, cflags, ldflags):
