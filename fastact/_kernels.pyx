@@ -511,26 +511,26 @@ cdef inline void _maxout_groups(const floating* x, floating* y, Py_ssize_t* idx,
             idx[r] = bi
 
 
+cdef inline void _maxout_groups_k(const floating* x, floating* y, Py_ssize_t* idx,
+                                  Py_ssize_t r0, Py_ssize_t r1, Py_ssize_t k,
+                                  bint with_idx) noexcept nogil:
+    if k == 2:
+        _maxout_groups(x, y, idx, r0, r1, 2, with_idx)
+    elif k == 3:
+        _maxout_groups(x, y, idx, r0, r1, 3, with_idx)
+    elif k == 4:
+        _maxout_groups(x, y, idx, r0, r1, 4, with_idx)
+    else:
+        _maxout_groups(x, y, idx, r0, r1, k, with_idx)
+
+
 cdef void _maxout_groups_any_k(const floating* x, floating* y, Py_ssize_t* idx,
                                Py_ssize_t r0, Py_ssize_t r1, Py_ssize_t k) noexcept nogil:
+    # Two inlined copies, so with_idx is a constant in each.
     if idx == NULL:
-        if k == 2:
-            _maxout_groups(x, y, idx, r0, r1, 2, False)
-        elif k == 3:
-            _maxout_groups(x, y, idx, r0, r1, 3, False)
-        elif k == 4:
-            _maxout_groups(x, y, idx, r0, r1, 4, False)
-        else:
-            _maxout_groups(x, y, idx, r0, r1, k, False)
+        _maxout_groups_k(x, y, idx, r0, r1, k, False)
     else:
-        if k == 2:
-            _maxout_groups(x, y, idx, r0, r1, 2, True)
-        elif k == 3:
-            _maxout_groups(x, y, idx, r0, r1, 3, True)
-        elif k == 4:
-            _maxout_groups(x, y, idx, r0, r1, 4, True)
-        else:
-            _maxout_groups(x, y, idx, r0, r1, k, True)
+        _maxout_groups_k(x, y, idx, r0, r1, k, True)
 
 
 cdef void _maxout_grad_groups_any_k(const floating* g, const floating* x,
