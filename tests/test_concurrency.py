@@ -2,7 +2,6 @@
 during kernels, and concurrent calls sharing the thread budget instead of
 multiplying OpenMP teams (issue 4)."""
 import multiprocessing
-import os
 import sys
 import threading
 import time
