@@ -396,6 +396,45 @@ cdef double _slope_grad_sum(const floating* g, const floating* x, Py_ssize_t n) 
     return ((lane[0] + lane[1]) + (lane[2] + lane[3])) + ((lane[4] + lane[5]) + (lane[6] + lane[7]))
 
 
+cdef void _prelu_rows_tiled(const floating* g, const floating* x, const floating* w,
+                            floating* out, double* acc, Py_ssize_t start, Py_ssize_t end,
+                            Py_ssize_t C) noexcept nogil:
+    # Channels last with few channels (C <= SUM_TILE): tiles of whole rows,
+    # with the weights repeated across the tile, so every loop runs over the
+    # whole tile instead of one row of C (per-row loops were 3x slower than
+    # NCHW at C = 16). The weight-gradient terms go through a stack tile and
+    # per-channel stack sums, added to acc once per call.
+    cdef floating wt[SUM_TILE]
+    cdef double term[SUM_TILE]
+    cdef double lacc[SUM_TILE]
+    cdef Py_ssize_t rows = SUM_TILE // C
+    cdef Py_ssize_t tile = rows * C
+    cdef Py_ssize_t j0, m, i, r, c
+    for i in range(tile):
+        wt[i] = w[i % C]
+    for c in range(C):
+        lacc[c] = 0
+    j0 = start
+    while j0 < end:
+        m = min(tile, end - j0)  # whole rows: start and end are multiples of C
+        if g == NULL:
+            for i in range(m):
+                out[j0 + i] = _leaky(x[j0 + i], wt[i])
+        else:
+            if acc != NULL:
+                for i in range(m):
+                    term[i] = _slope_grad(g[j0 + i], x[j0 + i])
+                for r in range(m // C):
+                    for c in range(C):
+                        lacc[c] += term[r * C + c]
+            for i in range(m):
+                out[j0 + i] = _leaky_grad(g[j0 + i], x[j0 + i], wt[i])
+        j0 += m
+    if acc != NULL:
+        for c in range(C):
+            acc[c] += lacc[c]
+
+
 cdef void _prelu_span(const floating* g, const floating* x, const floating* w,
                       floating* out, double* acc, Py_ssize_t start, Py_ssize_t end,
                       Py_ssize_t C, Py_ssize_t inner) noexcept nogil:
@@ -407,8 +446,12 @@ cdef void _prelu_span(const floating* g, const floating* x, const floating* w,
     cdef const floating* gr
     cdef floating* outr
     cdef floating wc
+    if inner == 1 and C <= SUM_TILE:
+        _prelu_rows_tiled(g, x, w, out, acc, start, end, C)
+        return
     if inner == 1:
-        # Channels last: rows of C channels; start and end are whole rows.
+        # Channels last with many channels: row by row (start and end are
+        # whole rows of C).
         r = start
         while r < end:
             xr = x + r
