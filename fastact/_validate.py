@@ -51,6 +51,11 @@ def effective_n_threads(n_threads=None):
     * ``0`` raises ``ValueError``; a bool, float or str raises ``TypeError``;
     * in a process created by ``fork()``: always 1 (libgomp is not fork-safe),
       and 1 when fastact was built without OpenMP.
+
+    At run time the kernels may use fewer: k calls above the serial threshold
+    running at once (from several Python threads) get ``max(1, n // k)``
+    each, and after a parallel region slower than its calling thread alone
+    (a busy core) calls run serially for a short, growing window.
     """
     if n_threads is None:
         n = _kernels.max_threads()
