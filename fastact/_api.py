@@ -483,7 +483,9 @@ def maxout(x, k, axis=-1, out=None, *, return_indices=False, n_threads=None):
     -----
     A group holding a NaN gives NaN. Each output is the element at its
     index. NumPy equivalent: ``np.maximum.reduce([x[..., i::k] for i in
-    range(k)])`` (for ``axis=-1``).
+    range(k)])`` (for ``axis=-1``). A 0-d ``x`` is one group of one along
+    axis 0 or -1 (so ``k`` must be 1), as NumPy's and PyTorch's reductions
+    take it.
 
     Examples
     --------
