@@ -307,7 +307,7 @@ def _prelu(g, x, weight, out, axis, n_threads, grad_weight_dtype=None):
         # The common call: C-contiguous, nothing to copy.
         dst = np.empty(x.shape, x.dtype) if out is None else out
         if ax is not None:
-            inner = math.prod(x.shape[ax + 1:])
+            inner = _inner_size(x.shape, ax, "C")
         _kernels.prelu(g, x, w, dst, grad_w, C, inner, nt)
         return dst if g is None else (dst, grad_w)
     lead = x if g is None else g

@@ -21,7 +21,7 @@ import numpy as np
 
 import fastact
 from fastact import _api
-from fastact._validate import as_data, check_axis, check_k
+from fastact._validate import as_data, check_axis, check_k, same_dtype, same_shape
 
 try:
     import dask.array as da
@@ -40,10 +40,9 @@ def _dask(a, name):
 
 
 def _same(a, a_name, b, b_name):
-    if a.dtype != b.dtype:
-        raise TypeError(f"{b_name} has dtype {b.dtype} but {a_name} has {a.dtype}")
-    if a.shape != b.shape:
-        raise ValueError(f"{b_name} has shape {b.shape} but {a_name} needs {a.shape}")
+    """The in-memory functions' dtype and shape checks, on dask arrays."""
+    same_dtype(a, a_name, b, b_name)
+    same_shape(a, a_name, b, b_name)
 
 
 def relu(x, *, n_threads=None):
@@ -175,8 +174,7 @@ def maxout_backward(grad_output, k, x=None, *, indices=None, axis=-1, n_threads=
     k = check_k(k)
     if x is not None:
         x = _dask(x, "x")
-        if x.dtype != g.dtype:
-            raise TypeError(f"x has dtype {x.dtype} but grad_output has {g.dtype}")
+        same_dtype(g, "grad_output", x, "x")
         x, ax = _grouped(x, k, axis)
         g_chunks = tuple(tuple(c // k for c in cs) if d == ax else cs
                          for d, cs in enumerate(x.chunks))
