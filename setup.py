@@ -186,7 +186,10 @@ def _shim(target):
     return path
 
 
-extensions = [_kernel_extension("fastact._kernels", "fastact/_kernels.pyx")]
+# fastact._runtime (the thread policy) is compiled once; the kernel modules of
+# every SIMD level cimport it, so a process has one policy state.
+extensions = [_kernel_extension("fastact._runtime", "fastact/_runtime.pyx"),
+              _kernel_extension("fastact._kernels", "fastact/_kernels.pyx")]
 extensions += [_kernel_extension("fastact._kernels_" + t, _shim(t)) for t in _simd_targets()]
 
 # A change of build flavour (debug, serial, native) must rebuild everything:

@@ -4,8 +4,12 @@ Typed Cython loops run in parallel with OpenMP over contiguous float32 and
 float64 NumPy buffers. The contract of every function (NaN, ties, the
 gradient at 0, backward from the output, threads) is in each docstring.
 """
+from . import _omp_env
+
 try:
-    from . import _kernels  # noqa: F401
+    # Loads libgomp: with fastact's spin setting, unless the user has one.
+    with _omp_env.loading():
+        from . import _kernels  # noqa: F401
 except ImportError as e:  # pragma: no cover - depends on how it was installed
     raise ImportError(
         "fastact's compiled kernels (fastact._kernels) are not built here: install with "

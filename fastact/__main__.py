@@ -6,7 +6,7 @@ import sys
 
 import numpy as np
 
-from . import _bench, _peers
+from . import _bench, _peers, _pipeline
 from ._config import config, show_config
 
 
@@ -34,6 +34,11 @@ def main(argv=None):
                         help="only ops whose names start with these (comma-separated)")
     parser.add_argument("--peers", action="store_true",
                         help="also time PyTorch, Numba and numexpr where importable")
+    parser.add_argument("--pipeline", action="store_true",
+                        help="time the activations between matmuls and after idle time "
+                             "(NumPy idiom, fastact default threads, fastact 1 thread)")
+    parser.add_argument("--quick", action="store_true",
+                        help="with --pipeline: fewer shapes, float32 only, shorter runs")
     parser.add_argument("--json", action="store_true", help="print JSON only")
     args = parser.parse_args(argv)
     if args.threads == 0:
@@ -41,12 +46,22 @@ def main(argv=None):
 
     def progress(name, n):
         if not args.json and sys.stderr.isatty():
-            print(f"  timing {name} at n={n:,} ...".ljust(60), end="\r", file=sys.stderr,
+            at = f" at n={n:,}" if n is not None else ""
+            print(f"  timing {name}{at} ...".ljust(60), end="\r", file=sys.stderr,
                   flush=True)
 
     if not args.json:
         show_config()
         print()
+    if args.pipeline:
+        result = _pipeline.run(quick=args.quick, progress=lambda text: progress(text, None))
+        if args.json:
+            print(json.dumps({"config": config(), "pipeline": result}, indent=2))
+        else:
+            if sys.stderr.isatty():
+                print(" " * 60, end="\r", file=sys.stderr)
+            print(_pipeline.format_table(result))
+        return 0
     overhead = _bench.call_overhead()
     runner = _peers if args.peers else _bench
     rows = runner.run(args.sizes, np.dtype(args.dtype).type, args.threads, args.ops, progress)

@@ -6,7 +6,7 @@ import sys
 
 import numpy as np
 
-from . import _simd
+from . import _omp_env, _runtime, _simd
 from ._simd import kernels as _kernels
 from ._validate import effective_n_threads
 from ._version import __version__
@@ -43,6 +43,14 @@ def _threadpoolctl_view():
     return "; ".join(libs) or "no OpenMP runtime found"
 
 
+def _policy_line():
+    if _runtime.mode() == "eager":
+        return ("eager: parallel whenever a call is above the serial threshold "
+                "(FASTACT_THREAD_POLICY=eager)")
+    return ("adaptive: serial or parallel per call from times measured in this "
+            "process (FASTACT_THREAD_POLICY=eager: always parallel)")
+
+
 def config():
     """The facts show_config() prints, as a dict."""
     info = _kernels.build_info()
@@ -58,6 +66,8 @@ def config():
         "threadpoolctl": _threadpoolctl_view(),
         "default_threads": effective_n_threads(None),
         "serial_threshold": info["serial_threshold"],
+        "thread_policy": _policy_line(),
+        "openmp_spin": _omp_env.status if openmp else None,
         "parallel_chunk": info["chunk"],
         "simd": f"{_simd.level} ({info['simd']}); this machine runs: "
                 f"{', '.join(_simd.supported())}",
@@ -71,7 +81,8 @@ def show_config(mode="stdout"):
     """Print (or, with ``mode="dicts"``, return) fastact's build and runtime
     configuration: version, OpenMP on/off and its runtime, default thread
     count, serial threshold (arrays of at most this many elements never enter
-    a parallel region), SIMD level compiled in, compiler and flags.
+    a parallel region), the thread policy above it, the spin setting of
+    OpenMP's idle threads, SIMD level compiled in, compiler and flags.
     ``mode="json"`` returns the same as a JSON string."""
     cfg = config()
     if mode == "dicts":

@@ -18,6 +18,8 @@
 cimport cython
 from cython cimport floating
 from cython.parallel cimport prange
+
+from fastact._runtime cimport Ticket, begin, end
 from libc.stdlib cimport calloc, free
 from libc.string cimport memset
 
@@ -36,8 +38,6 @@ cdef extern from *:
     #else
     #define FASTACT_OPENMP_VERSION 0
     static int omp_get_max_threads(void) { return 1; }
-    static int omp_get_thread_num(void) { return 0; }
-    static double omp_get_wtime(void) { return 0.0; }
     #endif
 
     #if defined(__AVX512F__)
@@ -134,8 +134,6 @@ cdef extern from *:
     int fastact_cpu_avx2()
     int fastact_cpu_avx512()
     int omp_get_max_threads() noexcept nogil
-    int omp_get_thread_num() noexcept nogil
-    double omp_get_wtime() noexcept nogil
     int FASTACT_OPENMP_VERSION
     const char* FASTACT_SIMD
     const char* FASTACT_COMPILER
@@ -165,35 +163,25 @@ cdef enum:
 
 
 # --------------------------------------------------------------------------
-# Teams. A parallel region ends with a barrier: if one of its threads is
-# descheduled (another process holds its core), the call waits for it up to a
-# scheduler slice, ~8 ms for a 5 us call (PEERS.md). So every region times
-# itself: the calling thread (thread 0) measures its own time per chunk, which
-# gives the serial estimate S = that * chunks. A region that took longer than
-# 1.5 S made the call slower than running it alone; parallel regions are then
-# skipped for a window, and calls in it run serially. The window starts at
-# 1 ms and doubles, up to 1 s, each time another slow region follows within a
-# second of the last: with a busy neighbour one slow region in ~300 cost
-# ~7 ms, more than those 300 regions gained (measured with
-# asv_benchmarks/contention.py), so only long windows keep the mean near the
-# serial one. A late thread that still leaves the call faster than serial is
-# not penalised, nor is the first region after a pause of over 2 ms: its
-# threads were asleep, and waking them is a one-off cost, not contention.
+# Teams. Whether a call above the serial threshold runs in parallel is decided
+# by the thread policy (fastact/_runtime.pyx, one state per process shared by
+# every SIMD level): from serial and parallel times measured in this process,
+# so that a region that would wait for a core held by another thread pool
+# (BLAS after a GEMM), a sleeping core or a busy neighbour is not entered.
 
 cdef enum:
     MAX_TEAM = 256
+    # Policy kinds beside the element-wise op codes (OP_*), which are < 56.
+    KIND_PRELU = 56
+    KIND_PRELU_GRAD = 57
+    KIND_MAXOUT = 58
+    KIND_MAXOUT_IDX = 59
+    KIND_MAXOUT_GRAD = 60
+    KIND_MAXOUT_GRAD_IDX = 61
 
-cdef struct Region:
-    int team
-    double start
-    double busy0          # seconds thread 0 spent in its chunks
-    Py_ssize_t taken[MAX_TEAM]
 
-cdef double _serial_until = 0.0
-cdef double _backoff = 0.0
-cdef double _last_region_end = 0.0
-cdef double _last_slow = -1e9
-cdef Py_ssize_t _regions_run = 0, _regions_slow = 0   # statistics, racy but harmless
+cdef inline int _kind(int code, bint f64) noexcept nogil:
+    return 2 * code + f64
 
 
 cdef Py_ssize_t _calls_shared = 0   # statistics: calls whose thread count was shared down
@@ -221,57 +209,17 @@ cdef inline void _unshare(Py_ssize_t n) noexcept nogil:
 
 
 cdef inline int _team_size(Py_ssize_t n, Py_ssize_t nchunks, int n_threads) noexcept nogil:
-    """Threads for a call; 1 means serial, with no parallel region."""
+    """The most threads a call may use; 1 means serial, with no parallel region."""
     if n <= SERIAL_THRESHOLD or n_threads < 2 or nchunks < 2:
-        return 1
-    if _serial_until > 0 and omp_get_wtime() < _serial_until:
         return 1
     return <int>min(n_threads, nchunks, <Py_ssize_t>MAX_TEAM)
 
 
-cdef inline void _region_begin(Region* r, int team) noexcept nogil:
-    r.team = team
-    r.busy0 = 0
-    memset(r.taken, 0, team * sizeof(Py_ssize_t))
-    r.start = omp_get_wtime()
-
-
-cdef inline double _chunk_begin(int tid) noexcept nogil:
-    return omp_get_wtime() if tid == 0 else 0.0
-
-
-cdef inline void _chunk_end(Region* r, int tid, double t0) noexcept nogil:
-    r.taken[tid] += 1
-    if tid == 0:
-        r.busy0 += omp_get_wtime() - t0
-
-
-cdef void _region_end(Region* r, Py_ssize_t nchunks) noexcept nogil:
-    """After a region: back off from parallel regions if it was slower than
-    the calling thread alone would have been."""
-    global _serial_until, _backoff, _last_region_end, _regions_run, _regions_slow, _last_slow
-    cdef double now = omp_get_wtime()
-    cdef bint after_pause = r.start - _last_region_end > 2e-3
-    _last_region_end = now
-    _regions_run += 1
-    if r.taken[0] == 0 or after_pause:
-        return
-    if now - r.start > 1.5 * r.busy0 / r.taken[0] * nchunks:
-        _regions_slow += 1
-        _backoff = 1e-3 if now - _last_slow > 1.0 else min(2 * _backoff, 1.0)
-        _last_slow = now
-        _serial_until = now + _backoff
-
-
 def stats():
-    """Seconds of serial running left, the current backoff, how many
-    parallel regions ran and were judged slow, and how many calls shared
-    their threads with concurrent ones, since import (this SIMD level's
-    module only)."""
-    cdef double left = _serial_until - omp_get_wtime() if _serial_until > 0 else 0.0
-    return {"serial_for_s": max(left, 0.0), "backoff_s": _backoff,
-            "regions": _regions_run, "slow_regions": _regions_slow,
-            "calls_shared": _calls_shared}
+    """How many calls shared their threads with concurrent ones since import
+    (this SIMD level's module only); the thread policy's counters are in
+    fastact._runtime.stats()."""
+    return {"calls_shared": _calls_shared}
 
 
 # --------------------------------------------------------------------------
@@ -348,23 +296,18 @@ cdef void _ew_run(int op, const floating* a, const floating* b, floating* out,
                   Py_ssize_t n, floating s, int n_threads) noexcept nogil:
     cdef Py_ssize_t nchunks = (n + CHUNK - 1) // CHUNK
     cdef Py_ssize_t c, lo
-    cdef Region reg
-    cdef int tid
-    cdef double t0
-    cdef int team = _team_size(n, nchunks, n_threads)
+    cdef Ticket ticket
+    cdef int team = begin(&ticket, _kind(op, floating is double), n,
+                          _team_size(n, nchunks, n_threads))
     if team == 1:
         _ew_span(op, a, b, out, n, s)
-        return
-    _region_begin(&reg, team)
-    for c in prange(nchunks, schedule="dynamic", num_threads=team):
-        tid = omp_get_thread_num()
-        t0 = _chunk_begin(tid)
-        lo = c * CHUNK
-        fastact_check(0 <= lo < n, "element-wise chunk inside the array")
-        _ew_span(op, a + lo, (b + lo) if b != NULL else NULL, out + lo,
-                 min(CHUNK, n - lo), s)
-        _chunk_end(&reg, tid, t0)
-    _region_end(&reg, nchunks)
+    else:
+        for c in prange(nchunks, schedule="dynamic", num_threads=team):
+            lo = c * CHUNK
+            fastact_check(0 <= lo < n, "element-wise chunk inside the array")
+            _ew_span(op, a + lo, (b + lo) if b != NULL else NULL, out + lo,
+                     min(CHUNK, n - lo), s)
+    end(&ticket)
 
 
 # --------------------------------------------------------------------------
@@ -506,23 +449,19 @@ cdef void _prelu_run(const floating* g, const floating* x, const floating* w,
     cdef Py_ssize_t unit = C if inner == 1 else 1
     cdef Py_ssize_t units = n // unit
     cdef Py_ssize_t b
-    cdef Region reg
-    cdef int tid
-    cdef double t0
-    cdef int team = _team_size(n, nb, n_threads)
+    cdef Ticket ticket
+    cdef int team = begin(&ticket, _kind(KIND_PRELU if g == NULL else KIND_PRELU_GRAD,
+                                         floating is double),
+                          n, _team_size(n, nb, n_threads))
     if team == 1:
         for b in range(nb):
             _prelu_span(g, x, w, out, (partial + b * C) if partial != NULL else NULL,
                         (b * units // nb) * unit, ((b + 1) * units // nb) * unit, C, inner)
-        return
-    _region_begin(&reg, team)
-    for b in prange(nb, schedule="dynamic", num_threads=team):
-        tid = omp_get_thread_num()
-        t0 = _chunk_begin(tid)
-        _prelu_span(g, x, w, out, (partial + b * C) if partial != NULL else NULL,
-                    (b * units // nb) * unit, ((b + 1) * units // nb) * unit, C, inner)
-        _chunk_end(&reg, tid, t0)
-    _region_end(&reg, nb)
+    else:
+        for b in prange(nb, schedule="dynamic", num_threads=team):
+            _prelu_span(g, x, w, out, (partial + b * C) if partial != NULL else NULL,
+                        (b * units // nb) * unit, ((b + 1) * units // nb) * unit, C, inner)
+    end(&ticket)
 
 
 # --------------------------------------------------------------------------
@@ -706,35 +645,35 @@ cdef void _maxout_run(const floating* g, const floating* x, const Py_ssize_t* id
     # Forward (backward false): x -> out (R*inner values), idx_out optional.
     # Backward: g (R*inner) and x or idx_in -> out (R*k*inner values).
     cdef Py_ssize_t rpt, ipt, ntiles, nic, tile, r0, i0
-    cdef Region reg
-    cdef int tid, team
-    cdef double t0
+    cdef Ticket ticket
+    cdef int team, kind
     if R == 0 or inner == 0:
         return
     _tiles(R, k, inner, &rpt, &ipt, &ntiles)
     nic = (inner + ipt - 1) // ipt
-    team = _team_size(R * k * inner, ntiles, n_threads)
+    if backward:
+        kind = KIND_MAXOUT_GRAD_IDX if idx_in != NULL else KIND_MAXOUT_GRAD
+    else:
+        kind = KIND_MAXOUT_IDX if idx_out != NULL else KIND_MAXOUT
+    team = begin(&ticket, _kind(kind, floating is double), R * k * inner,
+                 _team_size(R * k * inner, ntiles, n_threads))
     if team == 1:
         if backward:
             _maxout_grad_span(g, x, idx_in, out, 0, R, k, inner, 0, inner)
         else:
             _maxout_span(x, out, idx_out, 0, R, k, inner, 0, inner)
-        return
-    _region_begin(&reg, team)
-    for tile in prange(ntiles, schedule="dynamic", num_threads=team):
-        tid = omp_get_thread_num()
-        t0 = _chunk_begin(tid)
-        r0 = (tile // nic) * rpt
-        i0 = (tile % nic) * ipt
-        fastact_check(r0 < R and i0 < inner, "maxout tile inside the grid")
-        if backward:
-            _maxout_grad_span(g, x, idx_in, out, r0, min(r0 + rpt, R), k, inner,
-                              i0, min(i0 + ipt, inner))
-        else:
-            _maxout_span(x, out, idx_out, r0, min(r0 + rpt, R), k, inner,
-                         i0, min(i0 + ipt, inner))
-        _chunk_end(&reg, tid, t0)
-    _region_end(&reg, ntiles)
+    else:
+        for tile in prange(ntiles, schedule="dynamic", num_threads=team):
+            r0 = (tile // nic) * rpt
+            i0 = (tile % nic) * ipt
+            fastact_check(r0 < R and i0 < inner, "maxout tile inside the grid")
+            if backward:
+                _maxout_grad_span(g, x, idx_in, out, r0, min(r0 + rpt, R), k, inner,
+                                  i0, min(i0 + ipt, inner))
+            else:
+                _maxout_span(x, out, idx_out, r0, min(r0 + rpt, R), k, inner,
+                             i0, min(i0 + ipt, inner))
+    end(&ticket)
 
 
 # --------------------------------------------------------------------------

@@ -1,0 +1,18 @@
+# The thread policy, compiled once (fastact/_runtime.pyx) and shared by the
+# kernel modules of every SIMD level, so a process has one policy state.
+
+cdef struct Ticket:
+    # One call's decision, from begin() to end().
+    int kind
+    int size
+    int gap
+    int probe           # 1: this parallel run tests whether parallel pays
+    int team            # threads granted (1: serial)
+    Py_ssize_t n
+    double start
+
+# Threads for a call of n elements of op `kind` (op code * 2 + dtype bit)
+# that may use up to max_team threads, and a ticket to pass to end() when
+# the call is done. max_team < 2 returns 1 at once and times nothing.
+cdef int begin(Ticket* t, int kind, Py_ssize_t n, int max_team) noexcept nogil
+cdef void end(Ticket* t) noexcept nogil

@@ -1,0 +1,287 @@
+# The thread policy: for each call above the serial threshold, run serially
+# or in parallel, chosen from times measured in this process.
+#
+# Why measured, not assumed (docs/threads.md has the numbers): on a 2-core
+# machine a parallel region is only faster than the calling thread alone when
+# the other core is free *and* awake. Right after a BLAS call (NumPy's
+# OpenBLAS threads spin for a while after each GEMM), after an idle pause (a
+# sleeping vCPU takes milliseconds to wake on a VM), or next to a busy
+# process, the region waits for its second thread up to a scheduler slice:
+# 5-10 ms for a call that takes 0.1 ms alone.
+#
+# The rule, per cell (op kind, dtype, size bucket, gap class):
+#   * serial cost per element: the lower envelope of serial calls (a new
+#     minimum is taken at once, a rise by a running average), per op kind,
+#     dtype and size bucket (it does not depend on the gap);
+#   * parallel cost per element: measured by running parallel, per cell, since
+#     it depends on how long the team has been idle (the gap since the last
+#     parallel region ended: <0.5 ms, <5 ms, <50 ms, longer);
+#   * parallel runs while it is measured at least 10% faster than serial;
+#     every 64th such call runs serially to keep the serial cost current;
+#   * otherwise calls run serially, and a parallel "probe" is allowed once the
+#     serial time run in the cell since the last probe reaches RATIO times
+#     the stake: what the last probe lost (parallel time - serial time),
+#     doubled for each consecutive loss (up to 64x). Probes therefore cost at
+#     most 1/RATIO = 5% of the serial time, stalls become rarer the more often
+#     they happen, and a cell recovers within a bounded time when the machine
+#     becomes free;
+#   * a first call in a new size bucket runs serially (two serial samples are
+#     needed before a probe), so the first call of a process never waits for
+#     the OpenMP team to be created and woken.
+#
+# The state is process-wide and updated without locks: concurrent callers may
+# race on a cell, which can only change a decision, never a result (results
+# are bitwise identical for any thread count).
+
+from libc.stdlib cimport calloc, free
+
+cdef extern from *:
+    """
+    /* A monotonic clock in seconds. */
+    #if defined(_WIN32)
+    #include <windows.h>
+    static double fastact_now(void) {
+        LARGE_INTEGER f, c;
+        QueryPerformanceFrequency(&f);
+        QueryPerformanceCounter(&c);
+        return (double)c.QuadPart / (double)f.QuadPart;
+    }
+    #else
+    #include <time.h>
+    static double fastact_now(void) {
+        struct timespec ts;
+        clock_gettime(CLOCK_MONOTONIC, &ts);
+        return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
+    }
+    #endif
+    """
+    double fastact_now() noexcept nogil
+
+
+cdef enum:
+    N_KINDS = 128       # op code * 2 + (1 for float64)
+    N_SIZES = 40        # size bucket: bit length of n - 16 (n > 32768)
+    N_GAPS = 4
+    MIN_SERIAL = 2      # serial samples before the first probe
+    REFRESH = 64        # every REFRESH-th winning call runs serially
+    MAX_DOUBLINGS = 6
+
+cdef double ALPHA = 0.25         # weight of a new sample in the running averages
+cdef double WIN = 0.9            # parallel must take < WIN * serial time to be used
+cdef double RATIO = 20.0         # serial seconds per stake second before a probe
+cdef double STAKE_MIN = 20e-6    # seconds: a probe that lost less still waits this
+cdef double GAP_EDGES[N_GAPS - 1]   # seconds since the last parallel region ended
+GAP_EDGES[0], GAP_EDGES[1], GAP_EDGES[2] = 0.5e-3, 5e-3, 50e-3
+
+cdef enum:
+    ADAPTIVE = 0
+    EAGER = 1
+MODES = {"adaptive": ADAPTIVE, "eager": EAGER}
+
+
+cdef struct Cell:
+    double par          # parallel seconds per element, 0: not measured
+    double credit       # serial seconds run in the cell since the last probe
+    double stake        # seconds the last probe lost (doubled per loss)
+    int fails           # consecutive losing probes
+    int wins            # winning parallel calls, for the serial refresh
+
+
+cdef struct Serial:
+    double per          # serial seconds per element (running average)
+    int samples
+
+
+cdef struct Policy:
+    int mode
+    double last_end     # when the last parallel region ended
+    Py_ssize_t n_serial, n_parallel, n_probes, n_losses
+    Serial serial[N_KINDS][N_SIZES]
+    Cell cells[N_KINDS][N_SIZES][N_GAPS]
+
+
+cdef Policy _policy     # the process's policy (static storage: zeroed)
+
+
+cdef inline int _size_bucket(Py_ssize_t n) noexcept nogil:
+    cdef int bits = 0
+    while n > 0 and bits < 64:
+        n >>= 1
+        bits += 1
+    return min(max(bits - 16, 0), N_SIZES - 1)
+
+
+cdef inline int _gap_class(double gap) noexcept nogil:
+    cdef int g = 0
+    while g < N_GAPS - 1 and gap >= GAP_EDGES[g]:
+        g += 1
+    return g
+
+
+cdef int _decide(Policy* p, Ticket* t, int kind, Py_ssize_t n, int max_team,
+                 double now) noexcept nogil:
+    t.kind = min(max(kind, 0), N_KINDS - 1)
+    t.size = _size_bucket(n)
+    t.gap = _gap_class(now - p.last_end)
+    t.n = n
+    t.probe = 0
+    t.team = 1
+    if max_team < 2:
+        t.kind = -1            # nothing to decide, nothing to time
+        return 1
+    if p.mode == EAGER:
+        t.team = max_team
+        return max_team
+    cdef Serial* s = &p.serial[t.kind][t.size]
+    cdef Cell* c = &p.cells[t.kind][t.size][t.gap]
+    if s.samples < MIN_SERIAL:
+        return 1
+    if c.par > 0 and c.par < WIN * s.per:
+        c.wins += 1
+        if c.wins % REFRESH == 0:
+            return 1
+        t.team = max_team
+        return max_team
+    if c.credit >= RATIO * c.stake:
+        t.probe = 1
+        t.team = max_team
+        return max_team
+    return 1
+
+
+cdef void _record(Policy* p, Ticket* t, double now) noexcept nogil:
+    if t.kind < 0 or t.n <= 0 or p.mode == EAGER:
+        if t.team > 1:
+            p.last_end = now
+        return
+    cdef double elapsed = now - t.start
+    cdef double per = elapsed / t.n
+    cdef Serial* s = &p.serial[t.kind][t.size]
+    cdef Cell* c = &p.cells[t.kind][t.size][t.gap]
+    cdef double serial_time
+    if t.team == 1:
+        p.n_serial += 1
+        # Fast down, slow up: serial time has upward outliers only (page
+        # faults, interrupts, a neighbour), so this tracks the undisturbed
+        # serial time, and parallel must beat that.
+        s.per = per if (s.samples == 0 or per < s.per) else (1 - ALPHA) * s.per + ALPHA * per
+        s.samples += 1
+        c.credit += elapsed
+        return
+    p.n_parallel += 1
+    p.n_probes += t.probe
+    p.last_end = now
+    serial_time = s.per * t.n
+    if elapsed > serial_time:
+        # Lost time: back off, for longer after each consecutive loss.
+        p.n_losses += 1
+        c.fails += 1
+        c.stake = max(elapsed - serial_time, STAKE_MIN) * (1 << min(c.fails - 1, MAX_DOUBLINGS))
+        c.credit = 0
+        c.par = per
+    elif elapsed >= WIN * serial_time:
+        # No gain worth having: serial, and look again soon.
+        c.fails = 0
+        c.stake = STAKE_MIN
+        c.credit = 0
+        c.par = per
+    else:
+        c.fails = 0
+        c.stake = 0
+        c.credit = 0
+        c.par = per if (t.probe or c.par == 0) else (1 - ALPHA) * c.par + ALPHA * per
+
+
+cdef int begin(Ticket* t, int kind, Py_ssize_t n, int max_team) noexcept nogil:
+    if max_team < 2:
+        t.kind = -1
+        t.team = 1
+        return 1
+    cdef double now = fastact_now()
+    cdef int team = _decide(&_policy, t, kind, n, max_team, now)
+    t.start = fastact_now() if t.kind >= 0 else now
+    return team
+
+
+cdef void end(Ticket* t) noexcept nogil:
+    if t.kind < 0:
+        return
+    _record(&_policy, t, fastact_now())
+
+
+# --------------------------------------------------------------------------
+# Python side: the mode, statistics, and a model for tests.
+
+def set_mode(name):
+    """Set the policy: "adaptive" (measured serial/parallel choice, the
+    default) or "eager" (parallel whenever a call is above the serial
+    threshold and may use two threads or more). Returns the previous mode."""
+    if name not in MODES:
+        raise ValueError(f"thread policy must be one of {', '.join(MODES)}, got {name!r}")
+    old = mode()
+    _policy.mode = MODES[name]
+    return old
+
+
+def mode():
+    """The current policy's name."""
+    return "eager" if _policy.mode == EAGER else "adaptive"
+
+
+def reset():
+    """Forget every measurement (the state of a fresh process); keeps the mode."""
+    cdef int m = _policy.mode
+    cdef Py_ssize_t i
+    cdef char* raw = <char*>&_policy
+    for i in range(sizeof(Policy)):
+        raw[i] = 0
+    _policy.mode = m
+
+
+def stats():
+    """Calls timed by the policy since import or reset(): serial and parallel
+    runs, parallel probes, and the parallel runs that were slower than serial."""
+    return {"mode": mode(), "serial": _policy.n_serial, "parallel": _policy.n_parallel,
+            "probes": _policy.n_probes, "losses": _policy.n_losses}
+
+
+def parameters():
+    """The policy's constants, for show_config() and the docs."""
+    return {"win": WIN, "ratio": RATIO, "stake_min_s": STAKE_MIN, "refresh": REFRESH,
+            "min_serial": MIN_SERIAL, "max_doublings": MAX_DOUBLINGS,
+            "gap_edges_s": [GAP_EDGES[i] for i in range(N_GAPS - 1)]}
+
+
+cdef class Model:
+    """The policy on its own state and a caller's clock, for tests: feed it
+    calls with the times they would take serially and in parallel, and it
+    answers what it ran, as the real policy would."""
+    cdef Policy* p
+
+    def __cinit__(self):
+        self.p = <Policy*>calloc(1, sizeof(Policy))
+        if self.p == NULL:
+            raise MemoryError()
+
+    def __dealloc__(self):
+        free(self.p)
+
+    def call(self, int kind, Py_ssize_t n, int max_team, double start,
+             double serial_s, double parallel_s):
+        """One call starting at ``start`` (seconds): returns ``(team, probe,
+        elapsed)``, where elapsed is serial_s or parallel_s as it chose."""
+        cdef Ticket t
+        cdef int team = _decide(self.p, &t, kind, n, max_team, start)
+        cdef double elapsed = serial_s if team == 1 else parallel_s
+        t.start = start
+        _record(self.p, &t, start + elapsed)
+        return team, bool(t.probe), elapsed
+
+    def stats(self):
+        return {"serial": self.p.n_serial, "parallel": self.p.n_parallel,
+                "probes": self.p.n_probes, "losses": self.p.n_losses}
+
+
+_env = __import__("os").environ.get("FASTACT_THREAD_POLICY", "").strip().lower()
+if _env:
+    set_mode(_env)
