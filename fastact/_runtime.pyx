@@ -25,6 +25,8 @@
 #     most 1/RATIO = 5% of the serial time, stalls become rarer the more often
 #     they happen, and a cell recovers within a bounded time when the machine
 #     becomes free;
+#   * a win after an idle gap also lets the shorter gap classes probe at
+#     once: a team that pays after a long sleep pays when it is awake;
 #   * a first call in a new size bucket runs serially (two serial samples are
 #     needed before a probe), so the first call of a process never waits for
 #     the OpenMP team to be created and woken.
@@ -159,6 +161,7 @@ cdef void _record(Policy* p, Ticket* t, double now) noexcept nogil:
     cdef Serial* s = &p.serial[t.kind][t.size]
     cdef Cell* c = &p.cells[t.kind][t.size][t.gap]
     cdef double serial_time
+    cdef int g
     if t.team == 1:
         p.n_serial += 1
         # Fast down, slow up: serial time has upward outliers only (page
@@ -190,6 +193,10 @@ cdef void _record(Policy* p, Ticket* t, double now) noexcept nogil:
         c.stake = 0
         c.credit = 0
         c.par = per if (t.probe or c.par == 0) else (1 - ALPHA) * c.par + ALPHA * per
+        # A team that pays after a longer idle gap pays after a shorter one
+        # (it has less waking to do): shorter gaps may probe again at once.
+        for g in range(t.gap):
+            p.cells[t.kind][t.size][g].stake = 0
 
 
 cdef int begin(Ticket* t, int kind, Py_ssize_t n, int max_team) noexcept nogil:

@@ -16,3 +16,10 @@ def torch():
         pytest.skip("PyTorch is not installed (pip install torch==2.13.0)")
     _torch.set_num_threads(1)
     return _torch
+
+
+# Every test but the thread policy's own runs with the "eager" policy, so that
+# calls above the serial threshold do enter parallel regions (the adaptive
+# policy would run many of them serially) and the thread-count rules are
+# tested on real teams. Child processes inherit it.
+os.environ.setdefault("FASTACT_THREAD_POLICY", "eager")

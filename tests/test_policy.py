@@ -1,0 +1,226 @@
+"""The thread policy (fastact/_runtime.pyx) and the OpenMP spin setting
+(fastact/_omp_env.py).
+
+The policy's decisions are tested on a model that runs the same C code on
+its own state with a scripted clock: each call says what it would cost
+serially and in parallel, so no test depends on this machine's timing.
+"""
+import os
+import subprocess
+import sys
+import tempfile
+
+import numpy as np
+import pytest
+
+import fastact
+from fastact import _omp_env, _runtime
+from fastact import reference as ref
+from helpers import salted
+
+KIND = 0              # relu, float32
+N = 1 << 20           # a size above the serial threshold
+ELSEWHERE = tempfile.gettempdir()
+OPENMP = fastact.show_config("dicts")["openmp"].startswith("on")
+
+
+def drive(model, calls, serial_s, parallel_s, gap=1e-5, n=N, kind=KIND, start=1.0,
+          max_team=2):
+    """Run ``calls`` calls back to back, ``gap`` seconds apart; ``parallel_s``
+    may be a function of the gap since the last parallel region ended (the
+    model has no other notion of time). Returns (teams, elapsed, end time)."""
+    teams, elapsed = [], []
+    now, last_par_end = start, -1e9
+    for _ in range(calls):
+        par = parallel_s(now - last_par_end) if callable(parallel_s) else parallel_s
+        team, _, t = model.call(kind, n, max_team, now, serial_s, par)
+        teams.append(team)
+        elapsed.append(t)
+        now += t
+        if team > 1:
+            last_par_end = now
+        now += gap
+    return np.array(teams), np.array(elapsed), now
+
+
+def test_first_calls_run_serially():
+    m = _runtime.Model()
+    teams, _, _ = drive(m, 2, 1e-3, 1e-4)
+    assert list(teams) == [1, 1]
+    assert m.stats()["parallel"] == 0
+
+
+def test_parallel_that_pays_is_used():
+    m = _runtime.Model()
+    teams, _, _ = drive(m, 1000, serial_s=1e-3, parallel_s=0.55e-3)
+    assert teams[2] == 2, "the third call probes"
+    par = (teams[3:] > 1).mean()
+    # Every REFRESH-th winning call runs serially to keep the serial time current.
+    assert 0.95 <= par < 1.0
+    assert m.stats()["losses"] == 0
+
+
+def test_parallel_that_loses_is_dropped_and_probes_get_rarer():
+    """The pipeline after a GEMM: a parallel region waits for a core that
+    BLAS's threads hold (10 ms), serial takes 0.15 ms."""
+    m = _runtime.Model()
+    serial, stall = 150e-6, 10e-3
+    teams, elapsed, _ = drive(m, 20_000, serial, stall, gap=2e-3)
+    probes = np.flatnonzero(teams > 1)
+    assert len(probes) >= 2
+    # Lost time stays a small fraction of the serial time (RATIO = 20: at
+    # most 5%, less as the stake doubles), and stalls are far below 1%.
+    assert elapsed.sum() <= 1.06 * serial * len(teams)
+    assert len(probes) / len(teams) < 0.003
+    spacing = np.diff(probes)
+    assert np.all(spacing[1:] >= spacing[:-1]), "each loss waits at least as long"
+    assert spacing[-1] > spacing[0]
+
+
+def test_gap_classes_learn_separately():
+    """Back-to-back calls find the team awake (parallel pays); calls after
+    a 2 ms pause wait for it to wake (parallel loses)."""
+    m = _runtime.Model()
+    serial = 400e-6
+
+    def parallel(gap_since_region):
+        return 220e-6 if gap_since_region < 0.5e-3 else 3e-3
+
+    hot, _, end = drive(m, 500, serial, parallel, gap=5e-6)
+    assert (hot[-400:] > 1).mean() > 0.9
+    cold, elapsed, _ = drive(m, 2000, serial, parallel, gap=2e-3, start=end)
+    assert (cold > 1).mean() < 0.01
+    assert elapsed.sum() < 1.06 * serial * len(cold)
+
+
+def test_a_stall_while_parallel_pays_switches_to_serial_at_once():
+    m = _runtime.Model()
+    drive(m, 200, 1e-3, 0.5e-3)
+    now = 10.0
+    team, _, _ = m.call(KIND, N, 2, now, 1e-3, 20e-3)    # a stall (busy neighbour)
+    assert team == 2
+    team, _, _ = m.call(KIND, N, 2, now + 0.1, 1e-3, 20e-3)
+    assert team == 1
+    assert m.stats()["losses"] == 1
+
+
+def test_recovers_when_the_machine_frees_up():
+    m = _runtime.Model()
+    _, _, end = drive(m, 3000, 1e-3, 8e-3, gap=1e-5)
+    teams, _, _ = drive(m, 5000, 1e-3, 0.5e-3, gap=1e-5, start=end)
+    assert (teams[-1000:] > 1).mean() > 0.9
+
+
+def test_sizes_and_kinds_are_learned_separately():
+    m = _runtime.Model()
+    drive(m, 300, 1e-3, 0.5e-3, n=N)
+    # Another size bucket and another op start from nothing: serial first.
+    assert drive(m, 2, 4e-3, 2e-3, n=4 * N)[0].tolist() == [1, 1]
+    assert drive(m, 2, 1e-3, 0.5e-3, kind=KIND + 1)[0].tolist() == [1, 1]
+
+
+def test_one_thread_allowed_is_never_parallel_and_not_timed():
+    m = _runtime.Model()
+    teams, _, _ = drive(m, 100, 1e-3, 1e-6, max_team=1)
+    assert set(teams) == {1}
+    assert m.stats() == {"serial": 0, "parallel": 0, "probes": 0, "losses": 0}
+
+
+def test_modes():
+    old = _runtime.set_mode("eager")
+    try:
+        assert _runtime.mode() == "eager"
+        assert fastact.show_config("dicts")["thread_policy"].startswith("eager")
+        with pytest.raises(ValueError, match="adaptive"):
+            _runtime.set_mode("sometimes")
+    finally:
+        _runtime.set_mode(old)
+
+
+def test_adaptive_calls_give_the_serial_results():
+    """Whatever the policy decides, every call's result is the serial one."""
+    old = _runtime.set_mode("adaptive")
+    try:
+        x = salted(300_001, np.float32, seed=5)
+        g = salted(300_001, np.float32, seed=6)
+        want = (ref.relu(x), ref.leaky_relu_backward(g, x, negative_slope=0.2))
+        for _ in range(30):
+            got = (fastact.relu(x), fastact.leaky_relu_backward(g, x, negative_slope=0.2))
+            for a, b in zip(got, want):
+                assert np.array_equal(a, b, equal_nan=True)
+    finally:
+        _runtime.set_mode(old)
+
+
+def _python(code, env):
+    full = {k: v for k, v in os.environ.items()
+            if k not in ("FASTACT_THREAD_POLICY", "GOMP_SPINCOUNT", "OMP_WAIT_POLICY",
+                         "FASTACT_OPENMP_SPIN")}
+    full.update(env)
+    return subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                          env=full, timeout=120, cwd=ELSEWHERE)
+
+
+def test_the_first_call_of_a_process_is_serial():
+    r = _python("import numpy as np, fastact; from fastact import _runtime\n"
+                "x = np.ones(1 << 21, np.float32); fastact.relu(x, out=x, n_threads=2)\n"
+                "print(_runtime.stats())", {})
+    assert r.returncode == 0, r.stderr
+    stats = eval(r.stdout)
+    assert stats["mode"] == "adaptive"
+    if OPENMP:
+        assert stats["serial"] == 1 and stats["parallel"] == 0
+
+
+def test_bad_policy_variable_fails_import_clearly():
+    r = _python("import fastact", {"FASTACT_THREAD_POLICY": "always"})
+    assert r.returncode != 0 and "thread policy must be one of" in r.stderr
+
+
+# --------------------------------------------------------------------------
+# The spin setting of libgomp's idle threads
+
+
+def test_spin_plan_rules():
+    assert _omp_env.plan({}, False)[0] == _omp_env.SPINCOUNT
+    assert _omp_env.plan({"FASTACT_OPENMP_SPIN": "5000"}, False)[0] == "5000"
+    for user in ({"GOMP_SPINCOUNT": "100"}, {"OMP_WAIT_POLICY": "passive"},
+                 {"OMP_WAIT_POLICY": "active", "FASTACT_OPENMP_SPIN": "5000"}):
+        count, reason = _omp_env.plan(user, False)
+        assert count is None and "left to the environment" in reason
+    assert _omp_env.plan({"FASTACT_OPENMP_SPIN": "keep"}, False)[0] is None
+    count, reason = _omp_env.plan({}, True)
+    assert count is None and "already loaded" in reason
+    assert _omp_env.plan({}, None)[0] is None
+    with pytest.raises(ValueError, match="FASTACT_OPENMP_SPIN"):
+        _omp_env.plan({"FASTACT_OPENMP_SPIN": "lots"}, False)
+
+
+SHOW_SPIN = ("import os, fastact\n"
+             "print(fastact.show_config('dicts')['openmp_spin'])\n"
+             "print('GOMP_SPINCOUNT' in os.environ)")
+
+
+@pytest.mark.skipif(not (OPENMP and sys.platform.startswith("linux")),
+                    reason="the spin setting applies to libgomp on Linux")
+def test_spin_is_set_while_libgomp_loads_and_not_left_behind():
+    r = _python(SHOW_SPIN, {})
+    assert r.returncode == 0, r.stderr
+    line, leaked = r.stdout.split("\n")[:2]
+    assert f"GOMP_SPINCOUNT={_omp_env.SPINCOUNT}" in line and "set by fastact" in line
+    assert leaked == "False", "children must see the user's environment"
+
+
+@pytest.mark.skipif(not OPENMP, reason="serial build")
+@pytest.mark.parametrize("env", [{"OMP_WAIT_POLICY": "passive"}, {"GOMP_SPINCOUNT": "7"}])
+def test_the_users_openmp_settings_win(env):
+    r = _python(SHOW_SPIN + "\nprint(os.environ.get('GOMP_SPINCOUNT'))", env)
+    assert r.returncode == 0, r.stderr
+    line, _, kept = r.stdout.split("\n")[:3]
+    assert "left to the environment" in line
+    assert kept == env.get("GOMP_SPINCOUNT", "None")
+
+
+def test_bad_spin_variable_fails_import_clearly():
+    r = _python("import fastact", {"FASTACT_OPENMP_SPIN": "lots"})
+    assert r.returncode != 0 and "FASTACT_OPENMP_SPIN" in r.stderr
