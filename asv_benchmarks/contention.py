@@ -13,7 +13,7 @@ import time
 import numpy as np
 
 import fastact
-from fastact import _simd
+from fastact import _runtime
 
 
 def _spin(stop):
@@ -57,7 +57,7 @@ def main():
                 print(f"{n:>12,}{str(nt):>9}{np.median(ts):>10.1f}"
                       f"{np.percentile(ts, 99):>10.1f}{ts.mean():>10.1f}"
                       f"{ts.mean() / base:>22.2f}x   calls {ts.size}, "
-                      f"{_simd.kernels.stats()}")
+                      f"{_runtime.stats()}")
     finally:
         stop.set()
         for s in spinners:

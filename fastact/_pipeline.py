@@ -15,7 +15,10 @@ idiom, fastact with ``n_threads=None`` and fastact with ``n_threads=1``.
   (nothing else running), as an inference server sees requests; and the
   first calls of a fresh process.
 
-Variants take turns in blocks of a few iterations, round after round, so
+Each case starts with a few untimed iterations of every variant: the BLAS
+pool starts and fastact's thread policy takes its first measurements of the
+op and size (its cost in a fresh process is what the first-calls rows show).
+Then variants take turns in blocks of a few iterations, round after round, so
 drift on a shared machine hits each alike. The first iteration of each block
 is not recorded: it pays for the previous variant's threads still spinning
 (BLAS's or OpenMP's), which is an artefact of switching variants, not a cost
@@ -30,7 +33,7 @@ import time
 import numpy as np
 
 import fastact
-from . import _bench
+from . import _bench, _runtime
 
 SLOPE = 0.01
 SHAPES = ((256, 512), (1024, 512), (2048, 1024))
@@ -38,6 +41,9 @@ OPS = ("relu", "leaky_relu", "prelu")
 VARIANTS = ("numpy", "fastact", "fastact 1 thread")
 IDLE_MS = (1, 5, 20)
 SERVICE_SIZES = (10_000, 100_000, 1_000_000)
+# Untimed iterations of each variant before a case: the BLAS pool starts, and
+# fastact's thread policy makes its first measurements of the op and size.
+WARMUP = 8
 
 
 def _matmul(lib):
@@ -68,9 +74,9 @@ def _activations(op, variant, dtype, width, training):
             np.multiply(g, _bench._slope_factor(mask, w), out=g)
             return gw
 
-        def leaky_np(h, y):
+        def leaky_np(h, y):  # in place for inference (y is scratch), into y for training
             np.multiply(h, s, out=y)
-            np.maximum(h, y, out=y)
+            np.maximum(h, y, out=y if training else h)
 
         return {
             "relu": (lambda h, y: np.maximum(h, 0, out=h),
@@ -102,10 +108,9 @@ def _summary(samples):
             "mm_median_us": float(np.median(mm)), "samples": int(it.size)}
 
 
-def layer_case(op, batch, width, dtype=np.float32, training=False, matmul="numpy",
-               rounds=None, block=4, budget=2.0):
-    """One pipeline case: {variant: summary}. ``rounds`` defaults to what fits
-    ``budget`` seconds (at least 6)."""
+def make_layer(op, batch, width, dtype=np.float32, training=False, matmul="numpy"):
+    """``iteration(variant)``: one layer step of a case, returning (iteration,
+    activation, matmul) seconds."""
     rng = np.random.default_rng(0)
     a = rng.standard_normal((batch, width)).astype(dtype)
     wm = (rng.standard_normal((width, width)) / np.sqrt(width)).astype(dtype)
@@ -132,20 +137,39 @@ def layer_case(op, batch, width, dtype=np.float32, training=False, matmul="numpy
         t4 = time.perf_counter()
         return t4 - t0, (t2 - t1) + (t4 - t3), (t1 - t0) + (t3 - t2)
 
+    iteration.buffers = (h, y, g)   # for tests: every variant computes the same
+    return iteration
+
+
+def layer_case(op, batch, width, dtype=np.float32, training=False, matmul="numpy",
+               rounds=None, block=4, budget=2.0, warmup=WARMUP):
+    """One pipeline case: {variant: summary}. ``rounds`` defaults to what fits
+    ``budget`` seconds (at least 6). The fastact variant's summary also has
+    the thread policy's parallel runs and losses (parallel runs slower than
+    serial) during the recorded rounds."""
+    iteration = make_layer(op, batch, width, dtype, training, matmul)
     t0 = time.perf_counter()
-    for v in VARIANTS:  # warm-up: the BLAS pool and fastact's first calls
-        for _ in range(2):
+    for _ in range(warmup):
+        for v in VARIANTS:
             iteration(v)
     if rounds is None:
-        per_round = (time.perf_counter() - t0) / 2 * block
+        per_round = (time.perf_counter() - t0) / max(warmup, 1) * block
         rounds = int(min(40, max(6, budget / max(per_round, 1e-6))))
     samples = {v: [] for v in VARIANTS}
+    policy = {"parallel": 0, "losses": 0}
     for _ in range(rounds):
         for v in VARIANTS:
             iteration(v)  # the switch-over iteration: not recorded
+            before = _runtime.stats()
             for _ in range(block - 1):
                 samples[v].append(iteration(v))
-    return {v: _summary(s) for v, s in samples.items()}
+            after = _runtime.stats()
+            if v == "fastact":
+                for key in policy:
+                    policy[key] += after[key] - before[key]
+    result = {v: _summary(s) for v, s in samples.items()}
+    result["fastact"].update(policy)
+    return result
 
 
 def service_case(n, idle_ms, dtype=np.float32, calls=60):
@@ -245,10 +269,10 @@ def _verdict_layer(v):
 
 def format_table(result):
     lines = ["Pipeline (us; mean and median per iteration, activation median and p99, "
-             "matmul median)",
+             "matmul median; par/loss: fastact's parallel runs and those slower than serial)",
              f"{'case':<18}{'shape':>10}{'dtype':>8}{'mm':>6}  {'variant':<17}{'mean':>9}"
              f"{'median':>9}{'act':>8}{'act p99':>9}{'matmul':>9}   "
-             f"{'mean/np':>7}{'mean/1t':>8}{'mm/np':>7}{'p99':>5}"]
+             f"{'mean/np':>7}{'mean/1t':>8}{'mm/np':>7}{'p99':>5}{'par/loss':>10}"]
     for row in result["layers"]:
         verdict = _verdict_layer(row["variants"])
         for v in VARIANTS:
@@ -259,7 +283,8 @@ def format_table(result):
             if v == "fastact":
                 tail = (f"   {verdict['mean/numpy']:>6.2f}x{verdict['mean/1thr']:>7.2f}x"
                         f"{verdict['mm/mm(numpy)']:>6.2f}x"
-                        f"{'  ok' if verdict['p99 ok'] else '  NO':>5}")
+                        f"{'  ok' if verdict['p99 ok'] else '  NO':>5}"
+                        f"{s.get('parallel', 0):>6}/{s.get('losses', 0):<3}")
             lines.append(f"{head}  {v:<17}{s['iter_mean_us']:>9.0f}{s['iter_median_us']:>9.0f}"
                          f"{s['act_median_us']:>8.0f}{s['act_p99_us']:>9.0f}"
                          f"{s['mm_median_us']:>9.0f}{tail}")

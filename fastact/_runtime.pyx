@@ -26,7 +26,9 @@
 #     they happen, and a cell recovers within a bounded time when the machine
 #     becomes free;
 #   * a win after an idle gap also lets the shorter gap classes probe at
-#     once: a team that pays after a long sleep pays when it is awake;
+#     once (a team that pays after a long sleep pays when it is awake), and a
+#     loss after a gap holds the longer gap classes back as long (a team that
+#     loses when barely idle loses after a longer sleep);
 #   * a first call in a new size bucket runs serially (two serial samples are
 #     needed before a probe), so the first call of a process never waits for
 #     the OpenMP team to be created and woken.
@@ -162,6 +164,7 @@ cdef void _record(Policy* p, Ticket* t, double now) noexcept nogil:
     cdef Cell* c = &p.cells[t.kind][t.size][t.gap]
     cdef double serial_time
     cdef int g
+    cdef Cell* other
     if t.team == 1:
         p.n_serial += 1
         # Fast down, slow up: serial time has upward outliers only (page
@@ -182,6 +185,13 @@ cdef void _record(Policy* p, Ticket* t, double now) noexcept nogil:
         c.stake = max(elapsed - serial_time, STAKE_MIN) * (1 << min(c.fails - 1, MAX_DOUBLINGS))
         c.credit = 0
         c.par = per
+        # A team that loses after a short idle gap loses after a longer one
+        # (it has more waking to do): longer gaps wait at least as long.
+        for g in range(t.gap + 1, N_GAPS):
+            other = &p.cells[t.kind][t.size][g]
+            if other.stake < c.stake and not (other.par > 0 and other.par < WIN * s.per):
+                other.stake = c.stake
+                other.credit = 0
     elif elapsed >= WIN * serial_time:
         # No gain worth having: serial, and look again soon.
         c.fails = 0

@@ -54,8 +54,10 @@ def effective_n_threads(n_threads=None):
 
     At run time the kernels may use fewer: k calls above the serial threshold
     running at once (from several Python threads) get ``max(1, n // k)``
-    each, and after a parallel region slower than its calling thread alone
-    (a busy core) calls run serially for a short, growing window.
+    each, and the thread policy runs a call serially where parallel regions
+    were measured slower than serial for its op, size and idle time (a core
+    held by BLAS after a matmul, a sleeping core, a busy neighbour; see
+    ``show_config()``'s ``thread_policy`` and ``FASTACT_THREAD_POLICY``).
     """
     if n_threads is None:
         n = _kernels.max_threads()

@@ -224,3 +224,19 @@ def test_the_users_openmp_settings_win(env):
 def test_bad_spin_variable_fails_import_clearly():
     r = _python("import fastact", {"FASTACT_OPENMP_SPIN": "lots"})
     assert r.returncode != 0 and "FASTACT_OPENMP_SPIN" in r.stderr
+
+
+def test_a_loss_after_a_short_gap_holds_longer_gaps_back():
+    m = _runtime.Model()
+    t, serial = 1.0, 1e-3
+    for _ in range(2):                       # serial samples
+        assert m.call(KIND, N, 2, t, serial, 5e-3)[0] == 1
+        t += 0.1
+    team, probe, el = m.call(KIND, N, 2, t, serial, 2e-3)   # after a long gap: loses
+    assert (team, probe) == (2, True)
+    t += el + 1e-3                           # 1 ms later: its own cell, probes, loses big
+    team, probe, el = m.call(KIND, N, 2, t, serial, 9e-3)
+    assert (team, probe) == (2, True)
+    t += el + 10e-3                          # 10 ms later: a cell never probed, held back
+    assert m.call(KIND, N, 2, t, serial, 9e-3)[0] == 1
+    assert m.stats()["losses"] == 2
