@@ -21,9 +21,11 @@
 #   * otherwise calls run serially, and a parallel "probe" is allowed once the
 #     serial time run in the cell since the last probe reaches RATIO times
 #     the stake: what the last probe lost (parallel time - serial time),
-#     doubled for each consecutive loss (up to 64x). Probes therefore cost at
-#     most 1/RATIO = 5% of the serial time, stalls become rarer the more often
-#     they happen, and a cell recovers within a bounded time when the machine
+#     doubled for each consecutive loss (up to 64x), and at least 64 serial
+#     calls after a loss (doubled likewise). Probes therefore cost at most
+#     1/RATIO = 5% of the serial time and come at most once in 64 calls, so
+#     they stay out of the 99th percentile; they become rarer the more often
+#     they lose, and a cell recovers within a bounded time when the machine
 #     becomes free;
 #   * a win after an idle gap also lets the shorter gap classes probe at
 #     once (a team that pays after a long sleep pays when it is awake), and a
@@ -68,6 +70,7 @@ cdef enum:
     N_GAPS = 4
     MIN_SERIAL = 2      # serial samples before the first probe
     REFRESH = 64        # every REFRESH-th winning call runs serially
+    CALLS_MIN = 64      # serial calls between a loss and the next probe (doubled per loss)
     MAX_DOUBLINGS = 6
 
 cdef double ALPHA = 0.25         # weight of a new sample in the running averages
@@ -88,6 +91,7 @@ cdef struct Cell:
     double credit       # serial seconds run in the cell since the last probe
     double stake        # seconds the last probe lost (doubled per loss)
     int fails           # consecutive losing probes
+    int calls           # serial calls in the cell since the last probe
     int wins            # winning parallel calls, for the serial refresh
 
 
@@ -146,7 +150,8 @@ cdef int _decide(Policy* p, Ticket* t, int kind, Py_ssize_t n, int max_team,
             return 1
         t.team = max_team
         return max_team
-    if c.credit >= RATIO * c.stake:
+    if c.credit >= RATIO * c.stake and (
+            c.fails == 0 or c.calls >= CALLS_MIN << min(c.fails - 1, MAX_DOUBLINGS)):
         t.probe = 1
         t.team = max_team
         return max_team
@@ -173,6 +178,7 @@ cdef void _record(Policy* p, Ticket* t, double now) noexcept nogil:
         s.per = per if (s.samples == 0 or per < s.per) else (1 - ALPHA) * s.per + ALPHA * per
         s.samples += 1
         c.credit += elapsed
+        c.calls += 1
         return
     p.n_parallel += 1
     p.n_probes += t.probe
@@ -184,6 +190,7 @@ cdef void _record(Policy* p, Ticket* t, double now) noexcept nogil:
         c.fails += 1
         c.stake = max(elapsed - serial_time, STAKE_MIN) * (1 << min(c.fails - 1, MAX_DOUBLINGS))
         c.credit = 0
+        c.calls = 0
         c.par = per
         # A team that loses after a short idle gap loses after a longer one
         # (it has more waking to do): longer gaps wait at least as long.
@@ -191,17 +198,21 @@ cdef void _record(Policy* p, Ticket* t, double now) noexcept nogil:
             other = &p.cells[t.kind][t.size][g]
             if other.stake < c.stake and not (other.par > 0 and other.par < WIN * s.per):
                 other.stake = c.stake
+                other.fails = max(other.fails, c.fails)
                 other.credit = 0
+                other.calls = 0
     elif elapsed >= WIN * serial_time:
         # No gain worth having: serial, and look again soon.
         c.fails = 0
         c.stake = STAKE_MIN
         c.credit = 0
+        c.calls = 0
         c.par = per
     else:
         c.fails = 0
         c.stake = 0
         c.credit = 0
+        c.calls = 0
         c.par = per if (t.probe or c.par == 0) else (1 - ALPHA) * c.par + ALPHA * per
         # A team that pays after a longer idle gap pays after a shorter one
         # (it has less waking to do): shorter gaps may probe again at once.
@@ -265,6 +276,7 @@ def stats():
 def parameters():
     """The policy's constants, for show_config() and the docs."""
     return {"win": WIN, "ratio": RATIO, "stake_min_s": STAKE_MIN, "refresh": REFRESH,
+            "calls_min": CALLS_MIN,
             "min_serial": MIN_SERIAL, "max_doublings": MAX_DOUBLINGS,
             "gap_edges_s": [GAP_EDGES[i] for i in range(N_GAPS - 1)]}
 

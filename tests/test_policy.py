@@ -240,3 +240,13 @@ def test_a_loss_after_a_short_gap_holds_longer_gaps_back():
     t += el + 10e-3                          # 10 ms later: a cell never probed, held back
     assert m.call(KIND, N, 2, t, serial, 9e-3)[0] == 1
     assert m.stats()["losses"] == 2
+
+
+def test_cheap_losses_still_probe_less_than_once_in_a_hundred_calls():
+    """A loss of 0.3 ms on a 0.1 ms call would allow a probe every 60 calls by
+    the time rule alone; the call floor keeps probes out of the p99."""
+    m = _runtime.Model()
+    teams, elapsed, _ = drive(m, 5000, 100e-6, 400e-6, gap=2e-3)
+    for lo in range(0, 5000, 1000):
+        assert (teams[lo:lo + 1000] > 1).sum() <= 10
+    assert np.percentile(elapsed, 99) == pytest.approx(100e-6)
