@@ -16,17 +16,21 @@
 #   * parallel cost per element: measured by running parallel, per cell, since
 #     it depends on how long the team has been idle (the gap since the last
 #     parallel region ended: <0.5 ms, <5 ms, <50 ms, longer);
-#   * parallel runs while it is measured at least 10% faster than serial;
-#     every 64th such call runs serially to keep the serial cost current;
-#   * otherwise calls run serially, and a parallel "probe" is allowed once the
-#     serial time run in the cell since the last probe reaches RATIO times
-#     the stake: what the last probe lost (parallel time - serial time),
-#     doubled for each consecutive loss (up to 64x), and at least 64 serial
-#     calls after a loss (doubled likewise). Probes therefore cost at most
-#     1/RATIO = 5% of the serial time and come at most once in 64 calls, so
-#     they stay out of the 99th percentile; they become rarer the more often
-#     they lose, and a cell recovers within a bounded time when the machine
-#     becomes free;
+#   * parallel runs while it is measured (running average of undisturbed
+#     runs) at least 10% faster than serial; every 64th such call runs
+#     serially to keep the serial cost current;
+#   * a streak of parallel runs banks the time it saved (up to 32 serial
+#     calls' worth): a one-off stall is paid from the bank and the streak
+#     goes on; when the bank runs dry (stalls that keep coming, or a probe
+#     slower than serial) that is a loss;
+#   * after a loss calls run serially, and a parallel "probe" is allowed once
+#     the serial time run at this op and size since then reaches RATIO = 20
+#     times the stake: what the loss cost, doubled for each consecutive loss
+#     (up to 64x). Probes therefore cost at most 1/RATIO = 5% of the serial
+#     time; a stall of a scheduler slice after a 0.1-1 ms call is followed by
+#     hundreds of serial calls, so stalls stay out of the 99th percentile;
+#     probes become rarer the more often they lose, and a cell recovers
+#     within a bounded time when the machine becomes free;
 #   * a win after an idle gap also lets the shorter gap classes probe at
 #     once (a team that pays after a long sleep pays when it is awake), and a
 #     loss after a gap holds the longer gap classes back as long (a team that
@@ -70,13 +74,16 @@ cdef enum:
     N_GAPS = 4
     MIN_SERIAL = 2      # serial samples before the first probe
     REFRESH = 64        # every REFRESH-th winning call runs serially
-    CALLS_MIN = 64      # serial calls between a loss and the next probe (doubled per loss)
+    BANK_CALLS = 32     # a streak banks at most this many serial calls' time
     MAX_DOUBLINGS = 6
 
 cdef double ALPHA = 0.25         # weight of a new sample in the running averages
 cdef double WIN = 0.9            # parallel must take < WIN * serial time to be used
 cdef double RATIO = 20.0         # serial seconds per stake second before a probe
 cdef double STAKE_MIN = 20e-6    # seconds: a probe that lost less still waits this
+# A stall: a parallel run longer than STALL_FACTOR * serial + STALL_ABS.
+cdef double STALL_FACTOR = 3.0
+cdef double STALL_ABS = 100e-6
 cdef double GAP_EDGES[N_GAPS - 1]   # seconds since the last parallel region ended
 GAP_EDGES[0], GAP_EDGES[1], GAP_EDGES[2] = 0.5e-3, 5e-3, 50e-3
 
@@ -91,7 +98,7 @@ cdef struct Cell:
     double credit       # serial seconds run in the cell since the last probe
     double stake        # seconds the last probe lost (doubled per loss)
     int fails           # consecutive losing probes
-    int calls           # serial calls in the cell since the last probe
+    double bank         # seconds the current parallel streak saved (see _record)
     int wins            # winning parallel calls, for the serial refresh
 
 
@@ -150,8 +157,7 @@ cdef int _decide(Policy* p, Ticket* t, int kind, Py_ssize_t n, int max_team,
             return 1
         t.team = max_team
         return max_team
-    if c.credit >= RATIO * c.stake and (
-            c.fails == 0 or c.calls >= CALLS_MIN << min(c.fails - 1, MAX_DOUBLINGS)):
+    if c.credit >= RATIO * c.stake:
         t.probe = 1
         t.team = max_team
         return max_team
@@ -170,6 +176,7 @@ cdef void _record(Policy* p, Ticket* t, double now) noexcept nogil:
     cdef double serial_time
     cdef int g
     cdef Cell* other
+    cdef bint stall
     if t.team == 1:
         p.n_serial += 1
         # Fast down, slow up: serial time has upward outliers only (page
@@ -177,20 +184,34 @@ cdef void _record(Policy* p, Ticket* t, double now) noexcept nogil:
         # serial time, and parallel must beat that.
         s.per = per if (s.samples == 0 or per < s.per) else (1 - ALPHA) * s.per + ALPHA * per
         s.samples += 1
-        c.credit += elapsed
-        c.calls += 1
+        # Serial time counts towards a probe in every gap class: the class
+        # of the next call depends on when a parallel region last ran, so a
+        # class must not wait for visits to earn its probe.
+        for g in range(N_GAPS):
+            p.cells[t.kind][t.size][g].credit += elapsed
         return
     p.n_parallel += 1
     p.n_probes += t.probe
     p.last_end = now
     serial_time = s.per * t.n
-    if elapsed > serial_time:
+    # The bank: time a streak of parallel runs has saved over serial, capped
+    # at BANK_CALLS serial calls. A one-off stall (a hypervisor hiccup) is
+    # paid from it and the streak goes on; stalls that keep coming (a core
+    # held by BLAS, a busy neighbour) empty it, and that is a loss. A probe
+    # starts with an empty bank: it must win on its own.
+    if t.probe:
+        c.bank = 0
+    c.bank = min(c.bank + serial_time - elapsed, BANK_CALLS * serial_time)
+    stall = elapsed > STALL_FACTOR * serial_time + STALL_ABS
+    if not stall:  # the running average is the speed of undisturbed runs
+        c.par = per if (t.probe or c.par == 0) else (1 - ALPHA) * c.par + ALPHA * per
+    if c.bank < 0:
         # Lost time: back off, for longer after each consecutive loss.
         p.n_losses += 1
         c.fails += 1
-        c.stake = max(elapsed - serial_time, STAKE_MIN) * (1 << min(c.fails - 1, MAX_DOUBLINGS))
+        c.stake = max(-c.bank, STAKE_MIN) * (1 << min(c.fails - 1, MAX_DOUBLINGS))
         c.credit = 0
-        c.calls = 0
+        c.bank = 0
         c.par = per
         # A team that loses after a short idle gap loses after a longer one
         # (it has more waking to do): longer gaps wait at least as long.
@@ -200,20 +221,15 @@ cdef void _record(Policy* p, Ticket* t, double now) noexcept nogil:
                 other.stake = c.stake
                 other.fails = max(other.fails, c.fails)
                 other.credit = 0
-                other.calls = 0
-    elif elapsed >= WIN * serial_time:
+    elif c.par * t.n >= WIN * serial_time:
         # No gain worth having: serial, and look again soon.
         c.fails = 0
         c.stake = STAKE_MIN
         c.credit = 0
-        c.calls = 0
-        c.par = per
     else:
         c.fails = 0
         c.stake = 0
         c.credit = 0
-        c.calls = 0
-        c.par = per if (t.probe or c.par == 0) else (1 - ALPHA) * c.par + ALPHA * per
         # A team that pays after a longer idle gap pays after a shorter one
         # (it has less waking to do): shorter gaps may probe again at once.
         for g in range(t.gap):
@@ -276,7 +292,7 @@ def stats():
 def parameters():
     """The policy's constants, for show_config() and the docs."""
     return {"win": WIN, "ratio": RATIO, "stake_min_s": STAKE_MIN, "refresh": REFRESH,
-            "calls_min": CALLS_MIN,
+            "bank_calls": BANK_CALLS, "stall_factor": STALL_FACTOR, "stall_abs_s": STALL_ABS,
             "min_serial": MIN_SERIAL, "max_doublings": MAX_DOUBLINGS,
             "gap_edges_s": [GAP_EDGES[i] for i in range(N_GAPS - 1)]}
 
