@@ -7,6 +7,7 @@ cdef struct Ticket:
     int size
     int gap
     int probe           # 1: this parallel run tests whether parallel pays
+    int entry           # 1: back to back with the previous call (see _decide)
     int team            # threads granted (1: serial)
     Py_ssize_t n
     double start

@@ -35,6 +35,11 @@
 #     once (a team that pays after a long sleep pays when it is awake), and a
 #     loss after a gap holds the longer gap classes back as long (a team that
 #     loses when barely idle loses after a longer sleep);
+#   * a call that comes back to back with the previous one (< 0.5 ms) is
+#     judged as if the team were awake, whatever its idle time: if it goes
+#     parallel, the calls after it find the team awake, so that streak pays
+#     for waking it (its bank covers it, or a probe may spend up to 4 serial
+#     calls' time on it, which the streak's first awake runs must earn back);
 #   * a first call in a new size bucket runs serially (two serial samples are
 #     needed before a probe), so the first call of a process never waits for
 #     the OpenMP team to be created and woken.
@@ -75,6 +80,7 @@ cdef enum:
     MIN_SERIAL = 2      # serial samples before the first probe
     REFRESH = 64        # every REFRESH-th winning call runs serially
     BANK_CALLS = 32     # a streak banks at most this many serial calls' time
+    LOAN_CALLS = 4      # what a streak's first (waking) probe may spend, in serial calls
     MAX_DOUBLINGS = 6
 
 cdef double ALPHA = 0.25         # weight of a new sample in the running averages
@@ -95,10 +101,11 @@ MODES = {"adaptive": ADAPTIVE, "eager": EAGER}
 
 cdef struct Cell:
     double par          # parallel seconds per element, 0: not measured
-    double credit       # serial seconds run in the cell since the last probe
-    double stake        # seconds the last probe lost (doubled per loss)
-    int fails           # consecutive losing probes
+    double credit       # serial seconds run at this op and size since the cell's last probe
+    double stake        # seconds the last loss cost (doubled per consecutive loss)
+    int fails           # consecutive losses
     double bank         # seconds the current parallel streak saved (see _record)
+    int trial           # 1: a streak's waking probe passed; its next probe keeps the bank
     int wins            # winning parallel calls, for the serial refresh
 
 
@@ -110,6 +117,7 @@ cdef struct Serial:
 cdef struct Policy:
     int mode
     double last_end     # when the last parallel region ended
+    double last_call_end  # when the last timed call ended
     Py_ssize_t n_serial, n_parallel, n_probes, n_losses
     Serial serial[N_KINDS][N_SIZES]
     Cell cells[N_KINDS][N_SIZES][N_GAPS]
@@ -138,6 +146,13 @@ cdef int _decide(Policy* p, Ticket* t, int kind, Py_ssize_t n, int max_team,
     t.kind = min(max(kind, 0), N_KINDS - 1)
     t.size = _size_bucket(n)
     t.gap = _gap_class(now - p.last_end)
+    t.entry = 0
+    if t.gap > 0 and now - p.last_call_end < GAP_EDGES[0]:
+        # Back to back with the previous call: if this one goes parallel,
+        # the ones after it find the team awake, and that streak pays for
+        # waking it. Judge it with the awake team's record.
+        t.gap = 0
+        t.entry = 1
     t.n = n
     t.probe = 0
     t.team = 1
@@ -171,6 +186,7 @@ cdef void _record(Policy* p, Ticket* t, double now) noexcept nogil:
         return
     cdef double elapsed = now - t.start
     cdef double per = elapsed / t.n
+    p.last_call_end = now
     cdef Serial* s = &p.serial[t.kind][t.size]
     cdef Cell* c = &p.cells[t.kind][t.size][t.gap]
     cdef double serial_time
@@ -199,11 +215,22 @@ cdef void _record(Policy* p, Ticket* t, double now) noexcept nogil:
     # paid from it and the streak goes on; stalls that keep coming (a core
     # held by BLAS, a busy neighbour) empty it, and that is a loss. A probe
     # starts with an empty bank: it must win on its own.
-    if t.probe:
-        c.bank = 0
+    if t.probe and not c.trial:
+        # A probe must win on its own, but one that starts a streak (back
+        # to back) may spend LOAN_CALLS serial calls' time on waking the
+        # team: the streak's first awake run then carries on with what is
+        # left of the loan, so the streak as a whole pays for the wake-up.
+        c.bank = LOAN_CALLS * serial_time if t.entry else 0
+    c.trial = 0
     c.bank = min(c.bank + serial_time - elapsed, BANK_CALLS * serial_time)
+    if t.entry and t.probe and c.bank >= 0:
+        # It woke the team within the loan: the next, awake, run judges.
+        c.par = 0
+        c.stake = 0
+        c.trial = 1
+        return
     stall = elapsed > STALL_FACTOR * serial_time + STALL_ABS
-    if not stall:  # the running average is the speed of undisturbed runs
+    if not (stall or t.entry):  # the running average: undisturbed, awake runs
         c.par = per if (t.probe or c.par == 0) else (1 - ALPHA) * c.par + ALPHA * per
     if c.bank < 0:
         # Lost time: back off, for longer after each consecutive loss.
@@ -222,9 +249,11 @@ cdef void _record(Policy* p, Ticket* t, double now) noexcept nogil:
                 other.fails = max(other.fails, c.fails)
                 other.credit = 0
     elif c.par * t.n >= WIN * serial_time:
-        # No gain worth having: serial, and look again soon.
-        c.fails = 0
-        c.stake = STAKE_MIN
+        # No gain worth having: serial, and look again later, backing off as
+        # after a loss (what a probe spends beyond the gain it needs).
+        c.fails += 1
+        c.stake = max(elapsed - WIN * serial_time, STAKE_MIN) * \
+            (1 << min(c.fails - 1, MAX_DOUBLINGS))
         c.credit = 0
     else:
         c.fails = 0
@@ -292,7 +321,7 @@ def stats():
 def parameters():
     """The policy's constants, for show_config() and the docs."""
     return {"win": WIN, "ratio": RATIO, "stake_min_s": STAKE_MIN, "refresh": REFRESH,
-            "bank_calls": BANK_CALLS, "stall_factor": STALL_FACTOR, "stall_abs_s": STALL_ABS,
+            "bank_calls": BANK_CALLS, "loan_calls": LOAN_CALLS, "stall_factor": STALL_FACTOR, "stall_abs_s": STALL_ABS,
             "min_serial": MIN_SERIAL, "max_doublings": MAX_DOUBLINGS,
             "gap_edges_s": [GAP_EDGES[i] for i in range(N_GAPS - 1)]}
 

@@ -82,13 +82,14 @@ def test_parallel_that_loses_is_dropped_and_probes_get_rarer():
 
 
 def test_gap_classes_learn_separately():
-    """Back-to-back calls find the team awake (parallel pays); calls after
-    a 2 ms pause wait for it to wake (parallel loses)."""
+    """Back-to-back calls find the team awake (parallel pays, once the team
+    is woken: the streak pays for that); calls after a 2 ms pause wait for
+    it to wake every time (parallel loses)."""
     m = _runtime.Model()
     serial = 400e-6
 
     def parallel(gap_since_region):
-        return 220e-6 if gap_since_region < 0.5e-3 else 3e-3
+        return 220e-6 if gap_since_region < 0.5e-3 else 1.5e-3
 
     hot, _, end = drive(m, 500, serial, parallel, gap=5e-6)
     assert (hot[-400:] > 1).mean() > 0.9
@@ -282,3 +283,19 @@ def test_a_mild_loser_costs_little():
     teams, elapsed, _ = drive(m, 20_000, 1e-3, 1.2e-3)
     assert elapsed.sum() <= 1.05 * 1e-3 * len(teams)
     assert (teams > 1).sum() >= 5, "it keeps looking"
+
+
+def test_a_streak_pays_for_waking_the_team_but_not_more():
+    """Calls back to back after a serial stretch: the first parallel run
+    wakes the team (expensive), the next ones are cheap. Entering pays when
+    waking costs less than the streak's loan (4 serial calls), and a team
+    too slow to wake is left asleep."""
+    for wake, enters in ((1.2e-3, True), (5e-3, False)):
+        m = _runtime.Model()
+        teams, elapsed, _ = drive(m, 3000, 400e-6,
+                                  lambda gap: 220e-6 if gap < 0.5e-3 else wake)
+        if enters:
+            assert (teams[-1000:] > 1).mean() > 0.9
+        else:
+            assert (teams > 1).mean() < 0.01
+            assert elapsed.sum() < 1.05 * 400e-6 * len(teams)
