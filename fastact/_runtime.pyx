@@ -105,6 +105,7 @@ cdef struct Cell:
     double stake        # seconds the last loss cost (doubled per consecutive loss)
     int fails           # consecutive losses
     double bank         # seconds the current parallel streak saved (see _record)
+    double bank0        # the bank a probe started with (a loss costs bank0 - bank)
     int trial           # 1: a streak's waking probe passed; its next probe keeps the bank
     int wins            # winning parallel calls, for the serial refresh
 
@@ -221,6 +222,7 @@ cdef void _record(Policy* p, Ticket* t, double now) noexcept nogil:
         # team: the streak's first awake run then carries on with what is
         # left of the loan, so the streak as a whole pays for the wake-up.
         c.bank = LOAN_CALLS * serial_time if t.entry else 0
+        c.bank0 = c.bank
     c.trial = 0
     c.bank = min(c.bank + serial_time - elapsed, BANK_CALLS * serial_time)
     if t.entry and t.probe and c.bank >= 0:
@@ -236,9 +238,9 @@ cdef void _record(Policy* p, Ticket* t, double now) noexcept nogil:
         # Lost time: back off, for longer after each consecutive loss.
         p.n_losses += 1
         c.fails += 1
-        c.stake = max(-c.bank, STAKE_MIN) * (1 << min(c.fails - 1, MAX_DOUBLINGS))
+        c.stake = max(c.bank0 - c.bank, STAKE_MIN) * (1 << min(c.fails - 1, MAX_DOUBLINGS))
         c.credit = 0
-        c.bank = 0
+        c.bank = c.bank0 = 0
         c.par = per
         # A team that loses after a short idle gap loses after a longer one
         # (it has more waking to do): longer gaps wait at least as long.
@@ -252,13 +254,15 @@ cdef void _record(Policy* p, Ticket* t, double now) noexcept nogil:
         # No gain worth having: serial, and look again later, backing off as
         # after a loss (what a probe spends beyond the gain it needs).
         c.fails += 1
-        c.stake = max(elapsed - WIN * serial_time, STAKE_MIN) * \
+        c.stake = max(c.bank0 - c.bank, elapsed - WIN * serial_time, STAKE_MIN) * \
             (1 << min(c.fails - 1, MAX_DOUBLINGS))
         c.credit = 0
+        c.bank = c.bank0 = 0
     else:
         c.fails = 0
         c.stake = 0
         c.credit = 0
+        c.bank0 = 0     # from here on the streak's savings are its own
         # A team that pays after a longer idle gap pays after a shorter one
         # (it has less waking to do): shorter gaps may probe again at once.
         for g in range(t.gap):

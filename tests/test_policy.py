@@ -299,3 +299,14 @@ def test_a_streak_pays_for_waking_the_team_but_not_more():
         else:
             assert (teams > 1).mean() < 0.01
             assert elapsed.sum() < 1.05 * 400e-6 * len(teams)
+
+
+def test_waking_probes_count_what_they_cost():
+    """Back-to-back calls where parallel never pays, not even awake (1.2x
+    serial) but waking is cheap enough to pass the loan: the waking probes'
+    cost is part of the stake, so the lost time stays within 1/RATIO."""
+    m = _runtime.Model()
+    serial = 10e-6
+    teams, elapsed, _ = drive(m, 50_000, serial,
+                              lambda gap: 12e-6 if gap < 0.5e-3 else 35e-6)
+    assert elapsed.sum() <= 1.06 * serial * len(teams)
