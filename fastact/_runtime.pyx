@@ -34,12 +34,16 @@
 #   * a win after an idle gap also lets the shorter gap classes probe at
 #     once (a team that pays after a long sleep pays when it is awake), and a
 #     loss after a gap holds the longer gap classes back as long (a team that
-#     loses when barely idle loses after a longer sleep);
+#     loses when barely idle loses after a longer sleep); a stall (waiting
+#     for a core another thread holds) holds every op and gap class of that
+#     size back as long, unless parallel is paying there;
 #   * a call that comes back to back with the previous one (< 0.5 ms) is
 #     judged as if the team were awake, whatever its idle time: if it goes
 #     parallel, the calls after it find the team awake, so that streak pays
 #     for waking it (its bank covers it, or a probe may spend up to 4 serial
 #     calls' time on it, which the streak's first awake runs must earn back);
+#   * the process's first parallel region (which creates the team) is not
+#     judged;
 #   * a first call in a new size bucket runs serially (two serial samples are
 #     needed before a probe), so the first call of a process never waits for
 #     the OpenMP team to be created and woken.
@@ -191,7 +195,7 @@ cdef void _record(Policy* p, Ticket* t, double now) noexcept nogil:
     cdef Serial* s = &p.serial[t.kind][t.size]
     cdef Cell* c = &p.cells[t.kind][t.size][t.gap]
     cdef double serial_time
-    cdef int g
+    cdef int g, k
     cdef Cell* other
     cdef bint stall
     if t.team == 1:
@@ -210,6 +214,10 @@ cdef void _record(Policy* p, Ticket* t, double now) noexcept nogil:
     p.n_parallel += 1
     p.n_probes += t.probe
     p.last_end = now
+    if p.n_parallel == 1:
+        # The process's first region creates the OpenMP team: a one-off
+        # cost, not a measure of what parallel runs cost here.
+        return
     serial_time = s.per * t.n
     # The bank: time a streak of parallel runs has saved over serial, capped
     # at BANK_CALLS serial calls. A one-off stall (a hypervisor hiccup) is
@@ -244,12 +252,20 @@ cdef void _record(Policy* p, Ticket* t, double now) noexcept nogil:
         c.par = per
         # A team that loses after a short idle gap loses after a longer one
         # (it has more waking to do): longer gaps wait at least as long.
-        for g in range(t.gap + 1, N_GAPS):
-            other = &p.cells[t.kind][t.size][g]
-            if other.stake < c.stake and not (other.par > 0 and other.par < WIN * s.per):
-                other.stake = c.stake
-                other.fails = max(other.fails, c.fails)
-                other.credit = 0
+        # A stall is the team waiting for a core that another thread holds,
+        # whatever the op and the idle gap: then every op and gap of this
+        # size waits as long (unless parallel pays there), instead of each
+        # paying for its own first stall.
+        for k in range(0 if stall else t.kind, N_KINDS if stall else t.kind + 1):
+            for g in range(0 if stall else t.gap + 1, N_GAPS):
+                other = &p.cells[k][t.size][g]
+                if other == c:
+                    continue
+                if other.stake < c.stake and not (
+                        other.par > 0 and other.par < WIN * p.serial[k][t.size].per):
+                    other.stake = c.stake
+                    other.fails = max(other.fails, c.fails)
+                    other.credit = 0
     elif c.par * t.n >= WIN * serial_time:
         # No gain worth having: serial, and look again later, backing off as
         # after a loss (what a probe spends beyond the gain it needs).

@@ -43,6 +43,29 @@ def drive(model, calls, serial_s, parallel_s, gap=1e-5, n=N, kind=KIND, start=1.
     return np.array(teams), np.array(elapsed), now
 
 
+def warm_model():
+    """A model whose process already ran its first parallel region (the one
+    that creates the team, which is not judged), on an unrelated op."""
+    m = _runtime.Model()
+    for i in range(3):
+        m.call(100, N, 2, 0.01 * i, 1e-3, 1e-3)
+    assert m.stats()["parallel"] == 1
+    return m
+
+
+def test_the_first_region_creates_the_team_and_is_not_judged():
+    m = _runtime.Model()
+    t = 1.0
+    for _ in range(2):
+        m.call(KIND, N, 2, t, 1e-3, 20e-3)
+        t += 0.1
+    team, probe, el = m.call(KIND, N, 2, t, 1e-3, 20e-3)     # 20 ms: team creation
+    assert team == 2 and m.stats()["losses"] == 0
+    team, probe, _ = m.call(KIND, N, 2, t + el + 1e-5, 1e-3, 0.5e-3)
+    assert (team, probe) == (2, True), "probes again at once"
+    assert m.call(KIND, N, 2, t + 1.0, 1e-3, 0.5e-3)[0] == 2
+
+
 def test_first_calls_run_serially():
     m = _runtime.Model()
     teams, _, _ = drive(m, 2, 1e-3, 1e-4)
@@ -232,7 +255,7 @@ def test_bad_spin_variable_fails_import_clearly():
 
 
 def test_a_loss_after_a_short_gap_holds_longer_gaps_back():
-    m = _runtime.Model()
+    m = warm_model()
     t, serial = 1.0, 1e-3
     for _ in range(2):                       # serial samples
         assert m.call(KIND, N, 2, t, serial, 5e-3)[0] == 1
@@ -291,7 +314,7 @@ def test_a_streak_pays_for_waking_the_team_but_not_more():
     waking costs less than the streak's loan (4 serial calls), and a team
     too slow to wake is left asleep."""
     for wake, enters in ((1.2e-3, True), (5e-3, False)):
-        m = _runtime.Model()
+        m = warm_model()
         teams, elapsed, _ = drive(m, 3000, 400e-6,
                                   lambda gap: 220e-6 if gap < 0.5e-3 else wake)
         if enters:
@@ -310,3 +333,27 @@ def test_waking_probes_count_what_they_cost():
     teams, elapsed, _ = drive(m, 50_000, serial,
                               lambda gap: 12e-6 if gap < 0.5e-3 else 35e-6)
     assert elapsed.sum() <= 1.06 * serial * len(teams)
+
+
+def test_a_stall_holds_back_the_other_ops_of_that_size():
+    """A training step: forward and backward ops after a GEMM whose BLAS
+    threads hold the other core. The backward op does not pay for its own
+    first stall once the forward one stalled; a mild loss does not spread."""
+    m = warm_model()
+    t = 1.0
+    for kind in (KIND, KIND + 2):
+        for _ in range(2):
+            m.call(kind, N, 2, t, 150e-6, 10e-3)
+            t += 5e-3
+    team, probe, el = m.call(KIND, N, 2, t, 150e-6, 10e-3)
+    assert (team, probe) == (2, True)
+    t += el + 5e-3
+    assert m.call(KIND + 2, N, 2, t, 150e-6, 10e-3)[0] == 1
+    other = _runtime.Model()
+    for kind in (KIND, KIND + 2):
+        for _ in range(2):
+            other.call(kind, N, 2, t, 150e-6, 160e-6)
+            t += 5e-3
+    other.call(KIND, N, 2, t, 150e-6, 160e-6)      # slower, not a stall
+    t += 5e-3
+    assert other.call(KIND + 2, N, 2, t, 150e-6, 160e-6)[1], "probes on its own"
