@@ -1,6 +1,6 @@
 """The public functions: validate, plan memory, call a kernel, return.
 
-Conventions shared by every function (the contract is shared/API.md):
+Conventions shared by every function (each docstring states its own edge cases):
 
 * data arrays are float32 or float64 and never cast; all data arrays of one
   call share the dtype (``TypeError``) and the shape (``ValueError``);

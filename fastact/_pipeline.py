@@ -172,7 +172,7 @@ def layer_case(op, batch, width, dtype=np.float32, training=False, matmul="numpy
     return result
 
 
-def service_case(n, idle_ms, dtype=np.float32, calls=60):
+def service_case(n, idle_ms, dtype=np.float32, calls=100):
     """``relu(x, out=o)`` once every ``idle_ms``, variants in turn:
     {variant: {median_us, p99_us}}."""
     rng = np.random.default_rng(0)
@@ -248,7 +248,7 @@ def run(quick=False, matmuls=None, progress=None):
             if progress:
                 progress(f"service n={n:,} idle {idle} ms")
             service.append({"n": n, "idle_ms": idle,
-                            "variants": service_case(n, idle, calls=20 if quick else 60)})
+                            "variants": service_case(n, idle, calls=20 if quick else 100)})
     first = []
     for n in (100_000, 1_000_000):
         first.append({"n": n, "fastact": first_calls(n, None),

@@ -100,7 +100,7 @@ def test_bitwise_identical_across_thread_counts(op, dtype):
 
 @pytest.mark.parametrize("dtype", DTYPES)
 def test_edge_values_exactly(dtype):
-    """The table of shared/API.md, value by value."""
+    """The API's table of results (the docstrings, the README), value by value."""
     t = dtype
     x = np.array([-2, -0.0, 0, 3, np.nan, np.inf, -np.inf], dtype=t)
     g = np.array([5, 5, 5, 5, 5, np.inf, np.nan], dtype=t)
