@@ -43,6 +43,21 @@ def _threadpoolctl_view():
     return "; ".join(libs) or "no OpenMP runtime found"
 
 
+def _other_pools():
+    """The other thread pools of this process that threadpoolctl finds (BLAS
+    libraries, other OpenMP runtimes): the neighbours fastact's threads share
+    the cores with (docs/threads.md)."""
+    try:
+        from threadpoolctl import threadpool_info
+    except ImportError:
+        return "threadpoolctl not installed"
+    ours = _openmp_runtime()
+    libs = [f"{i.get('internal_api')} {i.get('version')} ({i.get('num_threads')} threads)"
+            for i in threadpool_info()
+            if i.get("user_api") != "openmp" or i.get("filepath") not in ours]
+    return "; ".join(libs) or "none found"
+
+
 def _policy_line():
     if _runtime.mode() == "eager":
         return ("eager: parallel whenever a call is above the serial threshold "
@@ -64,6 +79,7 @@ def config():
                   else "off: serial build (no OpenMP when it was built)",
         "openmp_runtime": _openmp_runtime() if openmp else None,
         "threadpoolctl": _threadpoolctl_view(),
+        "other_pools": _other_pools(),
         "default_threads": effective_n_threads(None),
         "serial_threshold": info["serial_threshold"],
         "thread_policy": _policy_line(),
@@ -82,7 +98,8 @@ def show_config(mode="stdout"):
     configuration: version, OpenMP on/off and its runtime, default thread
     count, serial threshold (arrays of at most this many elements never enter
     a parallel region), the thread policy above it, the spin setting of
-    OpenMP's idle threads, SIMD level compiled in, compiler and flags.
+    OpenMP's idle threads, the process's other thread pools (threadpoolctl),
+    SIMD level compiled in, compiler and flags.
     ``mode="json"`` returns the same as a JSON string."""
     cfg = config()
     if mode == "dicts":

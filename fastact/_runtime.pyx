@@ -321,18 +321,8 @@ def mode():
     return "eager" if _policy.mode == EAGER else "adaptive"
 
 
-def reset():
-    """Forget every measurement (the state of a fresh process); keeps the mode."""
-    cdef int m = _policy.mode
-    cdef Py_ssize_t i
-    cdef char* raw = <char*>&_policy
-    for i in range(sizeof(Policy)):
-        raw[i] = 0
-    _policy.mode = m
-
-
 def stats():
-    """Calls timed by the policy since import or reset(): serial and parallel
+    """Calls timed by the policy since import: serial and parallel
     runs, parallel probes, and the parallel runs that were slower than serial."""
     return {"mode": mode(), "serial": _policy.n_serial, "parallel": _policy.n_parallel,
             "probes": _policy.n_probes, "losses": _policy.n_losses}

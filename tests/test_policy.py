@@ -357,3 +357,21 @@ def test_a_stall_holds_back_the_other_ops_of_that_size():
     other.call(KIND, N, 2, t, 150e-6, 160e-6)      # slower, not a stall
     t += 5e-3
     assert other.call(KIND + 2, N, 2, t, 150e-6, 160e-6)[1], "probes on its own"
+
+
+def test_the_documented_constants():
+    """docs/threads.md and the README state these numbers."""
+    p = _runtime.parameters()
+    assert p["ratio"] == 20 and p["win"] == 0.9 and p["refresh"] == 64
+    assert p["bank_calls"] == 32 and p["loan_calls"] == 4 and p["max_doublings"] == 6
+    assert p["gap_edges_s"] == [0.5e-3, 5e-3, 50e-3]
+    assert (p["stall_factor"], p["stall_abs_s"]) == (3.0, 100e-6)
+
+
+def test_show_config_names_the_neighbours():
+    pytest.importorskip("threadpoolctl")
+    a = np.ones((64, 64))
+    a @ a  # loads NumPy's BLAS if it was not yet
+    cfg = fastact.show_config("dicts")
+    assert cfg["other_pools"] != "threadpoolctl not installed"
+    assert {"thread_policy", "openmp_spin"} <= set(cfg)
