@@ -26,6 +26,7 @@ from ._api import (
     relu,
     relu_backward,
 )
+from . import reference  # noqa: F401  (the plain-NumPy twins, as the stub says)
 from ._config import show_config
 from ._validate import effective_n_threads
 from ._version import __version__

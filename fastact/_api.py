@@ -113,7 +113,7 @@ def relu(x, out=None, *, n_threads=None):
 
     Notes
     -----
-    ``x if x > 0 else 0``: NaN stays NaN (unlike ``np.where(x > 0, x, 0)``),
+    ``0 if x < 0 else x``: NaN stays NaN (unlike ``np.where(x > 0, x, 0)``),
     ``+inf`` stays, ``-inf`` gives 0, subnormals pass through. The sign of a
     zero result is not specified. NumPy equivalent: ``np.maximum(x, 0)``.
 
@@ -403,6 +403,8 @@ def prelu_backward(grad_output, x, weight, out=None, *, axis=1, n_threads=None):
     -----
     Both gradients come from one pass over the data.
     """
+    if grad_output is None:  # the shared body reads None as "forward"
+        raise TypeError("grad_output must be an array of float32 or float64, got None")
     return _prelu(grad_output, x, weight, out, axis, n_threads)
 
 

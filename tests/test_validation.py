@@ -214,3 +214,25 @@ def test_maxout_out_pair_rules():
     with pytest.raises(ValueError):
         fastact.maxout(X, 2, out=(np.empty(Y.shape, F32), np.empty(Y.shape[:-1], np.intp)),
                        return_indices=True)
+
+
+def test_prelu_backward_without_grad_output_raises():
+    """None must not be read as 'forward' by the shared PReLU body."""
+    x = np.ones((2, 3, 4), np.float32)
+    with pytest.raises(TypeError, match="grad_output"):
+        fastact.prelu_backward(None, x, np.ones(3, np.float32))
+
+
+def test_reference_is_an_attribute_of_the_package():
+    # In a fresh interpreter: other tests import fastact.reference themselves.
+    import subprocess
+    import sys
+    import tempfile
+    r = subprocess.run([sys.executable, "-c", "import fastact; print(fastact.reference.relu)"],
+                       capture_output=True, text=True, timeout=120, cwd=tempfile.gettempdir())
+    assert r.returncode == 0, r.stderr
+
+
+def test_relu_docstring_states_the_nan_keeping_rule():
+    assert "0 if x < 0 else x" in fastact.relu.__doc__
+    assert "x if x > 0 else 0" not in fastact.relu.__doc__
