@@ -288,9 +288,11 @@ cdef void _ew_span(int op, const floating* a, const floating* b, floating* out,
     elif op == OP_RELU_GRAD:
         for i in range(n):
             out[i] = _relu_grad(a[i], b[i])
-    else:
+    elif op == OP_LEAKY_GRAD:
         for i in range(n):
             out[i] = _leaky_grad(a[i], b[i], s)
+    else:  # no catch-all: elementwise() rejects unknown codes before any work
+        fastact_check(0, "element-wise op code known")
 
 
 cdef void _ew_run(int op, const floating* a, const floating* b, floating* out,
@@ -693,6 +695,8 @@ cdef inline void* _ptr(cnp.ndarray a):
 def elementwise(int op, cnp.ndarray a, cnp.ndarray b, cnp.ndarray out,
                 double slope, int n_threads):
     """out = op(a[, b]) over a.size elements (see the OP_* codes)."""
+    if op < OP_RELU or op > OP_LEAKY_GRAD:
+        raise ValueError(f"unknown element-wise op code {op}")
     cdef Py_ssize_t n = cnp.PyArray_SIZE(a)
     cdef void* pa = _ptr(a)
     cdef void* pb = _ptr(b)

@@ -236,3 +236,14 @@ def test_reference_is_an_attribute_of_the_package():
 def test_relu_docstring_states_the_nan_keeping_rule():
     assert "0 if x < 0 else x" in fastact.relu.__doc__
     assert "x if x > 0 else 0" not in fastact.relu.__doc__
+
+
+def test_unknown_elementwise_op_code_is_refused_before_any_write():
+    """The kernels' op dispatch has no catch-all branch computing some other
+    op's result."""
+    from fastact._simd import kernels
+    x = np.ones(70_001, np.float32)
+    out = np.full_like(x, 7.0)
+    with pytest.raises(ValueError, match="op code"):
+        kernels.elementwise(max(kernels.OPS.values()) + 1, x, x, out, 0.5, 1)
+    assert np.all(out == 7.0)
