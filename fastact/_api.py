@@ -286,12 +286,17 @@ def _inner_size(shape, ax, order):
     return math.prod(shape[ax + 1:])
 
 
+_FORWARD = object()  # the g of a forward call, so that a None grad_output is an error
+
+
 def _prelu(g, x, weight, out, axis, n_threads, grad_weight_dtype=None):
-    """Shared body of prelu (g None) and prelu_backward (the weight gradient
-    in x's dtype, or in ``grad_weight_dtype``)."""
+    """Shared body of prelu (g is _FORWARD) and prelu_backward (the weight
+    gradient in x's dtype, or in ``grad_weight_dtype``)."""
     nt = effective_n_threads(n_threads)
     x = as_data(x, "x")
-    if g is not None:
+    if g is _FORWARD:
+        g = None
+    else:
         g = as_data(g, "grad_output")
         same_dtype(g, "grad_output", x, "x")
         same_shape(g, "grad_output", x, "x")
@@ -370,7 +375,7 @@ def prelu(x, weight, out=None, *, axis=1, n_threads=None):
            [-0.2, -0.2],
            [-0.3, -0.3]], dtype=float32)
     """
-    return _prelu(None, x, weight, out, axis, n_threads)
+    return _prelu(_FORWARD, x, weight, out, axis, n_threads)
 
 
 def prelu_backward(grad_output, x, weight, out=None, *, axis=1, n_threads=None):
@@ -403,8 +408,6 @@ def prelu_backward(grad_output, x, weight, out=None, *, axis=1, n_threads=None):
     -----
     Both gradients come from one pass over the data.
     """
-    if grad_output is None:  # the shared body reads None as "forward"
-        raise TypeError("grad_output must be an array of float32 or float64, got None")
     return _prelu(grad_output, x, weight, out, axis, n_threads)
 
 

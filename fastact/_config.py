@@ -24,38 +24,43 @@ def _openmp_runtime():
             return ", ".join(found)
     except OSError:
         pass
+    libs = _threadpool_libs() or []
+    return ", ".join(i["filepath"] for i in libs if i.get("user_api") == "openmp") or "unknown"
+
+
+def _threadpool_libs():
+    """threadpoolctl's view of the process's thread pools, or None when it
+    is not installed."""
     try:
         from threadpoolctl import threadpool_info
     except ImportError:
-        return "unknown"
-    libs = [i["filepath"] for i in threadpool_info() if i.get("user_api") == "openmp"]
-    return ", ".join(libs) or "unknown"
+        return None
+    return threadpool_info()
+
+
+def _describe(lib):
+    return f"{lib.get('internal_api')} {lib.get('version')} ({lib.get('num_threads')} threads)"
 
 
 def _threadpoolctl_view():
     """The OpenMP runtimes threadpoolctl finds (and would limit), if installed."""
-    try:
-        from threadpoolctl import threadpool_info
-    except ImportError:
+    libs = _threadpool_libs()
+    if libs is None:
         return "threadpoolctl not installed"
-    libs = [f"{i.get('internal_api')} {i.get('version')} ({i.get('num_threads')} threads): "
-            f"{i.get('filepath')}" for i in threadpool_info() if i.get("user_api") == "openmp"]
-    return "; ".join(libs) or "no OpenMP runtime found"
+    return "; ".join(f"{_describe(i)}: {i.get('filepath')}" for i in libs
+                     if i.get("user_api") == "openmp") or "no OpenMP runtime found"
 
 
 def _other_pools():
     """The other thread pools of this process that threadpoolctl finds (BLAS
     libraries, other OpenMP runtimes): the neighbours fastact's threads share
     the cores with (docs/threads.md)."""
-    try:
-        from threadpoolctl import threadpool_info
-    except ImportError:
+    libs = _threadpool_libs()
+    if libs is None:
         return "threadpoolctl not installed"
     ours = _openmp_runtime()
-    libs = [f"{i.get('internal_api')} {i.get('version')} ({i.get('num_threads')} threads)"
-            for i in threadpool_info()
-            if i.get("user_api") != "openmp" or i.get("filepath") not in ours]
-    return "; ".join(libs) or "none found"
+    return "; ".join(_describe(i) for i in libs if i.get("user_api") != "openmp"
+                     or i.get("filepath") not in ours) or "none found"
 
 
 def _policy_line():

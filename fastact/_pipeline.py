@@ -35,7 +35,7 @@ import numpy as np
 import fastact
 from . import _bench, _runtime
 
-SLOPE = 0.01
+SLOPE = _bench.SLOPE
 SHAPES = ((256, 512), (1024, 512), (2048, 1024))
 OPS = ("relu", "leaky_relu", "prelu")
 VARIANTS = ("numpy", "fastact", "fastact 1 thread")
