@@ -16,31 +16,11 @@ except ImportError as e:  # pragma: no cover - depends on how it was installed
         "`pip install -e .` (or `pip install .` and import from outside the source tree)"
     ) from e
 
-from ._api import (
-    leaky_relu,
-    leaky_relu_backward,
-    maxout,
-    maxout_backward,
-    prelu,
-    prelu_backward,
-    relu,
-    relu_backward,
-)
+from ._api import *  # noqa: F401,F403  (every op of the registry, fastact/_ops.py)
+from ._api import __all__ as _ops_all
 from . import reference  # noqa: F401  (the plain-NumPy twins, as the stub says)
 from ._config import show_config
 from ._validate import effective_n_threads
 from ._version import __version__
 
-__all__ = [
-    "relu",
-    "leaky_relu",
-    "prelu",
-    "maxout",
-    "relu_backward",
-    "leaky_relu_backward",
-    "prelu_backward",
-    "maxout_backward",
-    "effective_n_threads",
-    "show_config",
-    "__version__",
-]
+__all__ = [*_ops_all, "effective_n_threads", "show_config", "__version__"]

@@ -13,7 +13,22 @@ __version__: str
 _Float = NDArray[np.floating[Any]]
 _Threads = int | None
 
-def relu(x: ArrayLike, out: _Float | None = None, *, n_threads: _Threads = None) -> _Float: ...
+# --- generated from fastact/_ops.py: do not edit; after a registry change run
+# python -c 'from fastact import _ops; _ops.write_stub()' ---
+def relu(
+    x: ArrayLike,
+    out: _Float | None = None,
+    *,
+    n_threads: _Threads = None,
+) -> _Float: ...
+def relu_backward(
+    grad_output: ArrayLike,
+    x: ArrayLike | None = None,
+    *,
+    y: ArrayLike | None = None,
+    out: _Float | None = None,
+    n_threads: _Threads = None,
+) -> _Float: ...
 def leaky_relu(
     x: ArrayLike,
     negative_slope: float = 0.01,
@@ -21,6 +36,92 @@ def leaky_relu(
     *,
     n_threads: _Threads = None,
 ) -> _Float: ...
+def leaky_relu_backward(
+    grad_output: ArrayLike,
+    x: ArrayLike | None = None,
+    *,
+    y: ArrayLike | None = None,
+    negative_slope: float = 0.01,
+    out: _Float | None = None,
+    n_threads: _Threads = None,
+) -> _Float: ...
+def relu6(
+    x: ArrayLike,
+    out: _Float | None = None,
+    *,
+    n_threads: _Threads = None,
+) -> _Float: ...
+def relu6_backward(
+    grad_output: ArrayLike,
+    x: ArrayLike | None = None,
+    *,
+    y: ArrayLike | None = None,
+    out: _Float | None = None,
+    n_threads: _Threads = None,
+) -> _Float: ...
+def hardtanh(
+    x: ArrayLike,
+    min_val: float = -1.0,
+    max_val: float = 1.0,
+    out: _Float | None = None,
+    *,
+    n_threads: _Threads = None,
+) -> _Float: ...
+def hardtanh_backward(
+    grad_output: ArrayLike,
+    x: ArrayLike | None = None,
+    *,
+    y: ArrayLike | None = None,
+    min_val: float = -1.0,
+    max_val: float = 1.0,
+    out: _Float | None = None,
+    n_threads: _Threads = None,
+) -> _Float: ...
+def threshold(
+    x: ArrayLike,
+    threshold: float,
+    value: float,
+    out: _Float | None = None,
+    *,
+    n_threads: _Threads = None,
+) -> _Float: ...
+def threshold_backward(
+    grad_output: ArrayLike,
+    x: ArrayLike | None = None,
+    *,
+    threshold: float,
+    value: float | None = None,
+    out: _Float | None = None,
+    n_threads: _Threads = None,
+) -> _Float: ...
+def hardsigmoid(
+    x: ArrayLike,
+    out: _Float | None = None,
+    *,
+    n_threads: _Threads = None,
+) -> _Float: ...
+def hardsigmoid_backward(
+    grad_output: ArrayLike,
+    x: ArrayLike | None = None,
+    *,
+    out: _Float | None = None,
+    n_threads: _Threads = None,
+) -> _Float: ...
+def hardswish(
+    x: ArrayLike,
+    out: _Float | None = None,
+    *,
+    n_threads: _Threads = None,
+) -> _Float: ...
+def hardswish_backward(
+    grad_output: ArrayLike,
+    x: ArrayLike | None = None,
+    *,
+    out: _Float | None = None,
+    n_threads: _Threads = None,
+) -> _Float: ...
+# --- end of generated stubs ---
+
 def prelu(
     x: ArrayLike,
     weight: ArrayLike,
@@ -49,23 +150,6 @@ def maxout(
     return_indices: Literal[True],
     n_threads: _Threads = None,
 ) -> tuple[_Float, NDArray[np.intp]]: ...
-def relu_backward(
-    grad_output: ArrayLike,
-    x: ArrayLike | None = None,
-    *,
-    y: ArrayLike | None = None,
-    out: _Float | None = None,
-    n_threads: _Threads = None,
-) -> _Float: ...
-def leaky_relu_backward(
-    grad_output: ArrayLike,
-    x: ArrayLike | None = None,
-    *,
-    y: ArrayLike | None = None,
-    negative_slope: float = 0.01,
-    out: _Float | None = None,
-    n_threads: _Threads = None,
-) -> _Float: ...
 def prelu_backward(
     grad_output: ArrayLike,
     x: ArrayLike,
@@ -85,6 +169,41 @@ def maxout_backward(
     out: _Float | None = None,
     n_threads: _Threads = None,
 ) -> _Float: ...
+@overload
+def rrelu(
+    x: ArrayLike,
+    lower: float = 0.125,
+    upper: float = 1 / 3,
+    out: _Float | None = None,
+    *,
+    training: bool = False,
+    seed: int | np.random.Generator | None = None,
+    return_noise: Literal[False] = False,
+    n_threads: _Threads = None,
+) -> _Float: ...
+@overload
+def rrelu(
+    x: ArrayLike,
+    lower: float = 0.125,
+    upper: float = 1 / 3,
+    out: _Float | tuple[_Float, _Float] | None = None,
+    *,
+    training: bool = False,
+    seed: int | np.random.Generator | None = None,
+    return_noise: Literal[True],
+    n_threads: _Threads = None,
+) -> tuple[_Float, _Float]: ...
+def rrelu_backward(
+    grad_output: ArrayLike,
+    x: ArrayLike | None = None,
+    *,
+    noise: ArrayLike | None = None,
+    lower: float = 0.125,
+    upper: float = 1 / 3,
+    training: bool = False,
+    out: _Float | None = None,
+    n_threads: _Threads = None,
+) -> _Float: ...
 def effective_n_threads(n_threads: _Threads = None) -> int: ...
 @overload
 def show_config(mode: Literal["stdout"] = "stdout") -> None: ...
@@ -95,13 +214,25 @@ def show_config(mode: Literal["json"]) -> str: ...
 
 __all__ = [
     "relu",
-    "leaky_relu",
-    "prelu",
-    "maxout",
     "relu_backward",
+    "leaky_relu",
     "leaky_relu_backward",
+    "relu6",
+    "relu6_backward",
+    "hardtanh",
+    "hardtanh_backward",
+    "threshold",
+    "threshold_backward",
+    "hardsigmoid",
+    "hardsigmoid_backward",
+    "hardswish",
+    "hardswish_backward",
+    "prelu",
     "prelu_backward",
+    "maxout",
     "maxout_backward",
+    "rrelu",
+    "rrelu_backward",
     "effective_n_threads",
     "show_config",
     "__version__",

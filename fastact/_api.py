@@ -14,6 +14,7 @@ import numbers
 
 import numpy as np
 
+from . import _ops, _runtime
 from ._simd import kernels as _kernels
 from ._validate import (
     as_data,
@@ -30,29 +31,26 @@ from ._validate import (
     source,
 )
 
-__all__ = [
-    "relu",
-    "leaky_relu",
-    "prelu",
-    "maxout",
-    "relu_backward",
-    "leaky_relu_backward",
-    "prelu_backward",
-    "maxout_backward",
-]
 
 _OPS = _kernels.OPS
+_NO_ARGS = (0.0, 0.0)
 
 
-def _elementwise(op, a, a_name, b, b_name, out, slope, n_threads):
-    """Shared body of relu, leaky_relu and their backward passes."""
+def _elementwise(op, a, a_name, b, b_name, out, args, n_threads, f32_error=None):
+    """Shared body of every element-wise op: ``out = op(a[, b])`` with the
+    kernel parameters ``args``; ``f32_error``: the message to raise if the
+    data are float32 (a parameter overflows there)."""
     nt = effective_n_threads(n_threads)
-    if _kernels.plain(a, b, out):  # the common call: nothing to plan
+    if _runtime.plain(a, b, out):  # the common call: nothing to plan
+        if f32_error is not None and a.dtype == np.float32:
+            raise ValueError(f32_error)
         if out is None:
             out = np.empty(a.shape, a.dtype)
-        _kernels.elementwise(op, a, b, out, slope, nt)
+        _kernels.elementwise(op, a, b, out, None, args[0], args[1], 0, nt)
         return out
     a = as_data(a, a_name)
+    if f32_error is not None and a.dtype == np.float32:
+        raise ValueError(f32_error)
     if b is not None:
         b = as_data(b, b_name)
         same_dtype(a, a_name, b, b_name)
@@ -65,23 +63,8 @@ def _elementwise(op, a, a_name, b, b_name, out, slope, n_threads):
     a = source(a, order, outs, alias_ok=True)
     if b is not None:
         b = source(b, order, outs, alias_ok=True)
-    _kernels.elementwise(op, a, b, dst, slope, nt)
+    _kernels.elementwise(op, a, b, dst, None, args[0], args[1], 0, nt)
     return finish(dst, copy_back)
-
-
-def _slope(negative_slope):
-    """The slope as a Python float (rounded to the data dtype by the kernel)."""
-    if type(negative_slope) is float or type(negative_slope) is int:
-        return float(negative_slope)
-    bad = isinstance(negative_slope, (bool, np.bool_)) or not isinstance(
-        negative_slope, (numbers.Real, np.ndarray))
-    try:
-        if not bad:
-            return float(negative_slope)
-    except (TypeError, ValueError):
-        pass
-    raise TypeError(
-        f"negative_slope must be a real number, got {type(negative_slope).__name__}")
 
 
 def _exactly_one(a, a_name, b, b_name):
@@ -89,91 +72,267 @@ def _exactly_one(a, a_name, b, b_name):
         raise TypeError(f"give exactly one of {a_name}= and {b_name}=")
 
 
+def _required(a, a_name, why=""):
+    if a is None:
+        raise TypeError(f"{a_name}= is required{why}")
+
+
 # --------------------------------------------------------------------------
-# ReLU and Leaky ReLU
+# The element-wise ops of the registry (fastact/_ops.py): functions generated
+# from each entry, with real signatures (what a def gives: fast argument
+# parsing, introspection, no **kwargs), as dataclasses and namedtuple do.
+
+def _params(op, values):
+    """(the floats, the kernel's (p0, p1), the float32 overflow message)."""
+    floats, f32_error = _ops.finite_params(op.params, values)
+    if op.check is not None:
+        op.check(*floats)
+    return floats, op.args(floats), f32_error
 
 
-def relu(x, out=None, *, n_threads=None):
-    """Rectified linear unit, ``max(x, 0)``, element-wise.
+_FORWARD_SOURCE = """
+def {name}({signature}):
+    if {defaults}:
+        args, f32_error = _DEFAULT_ARGS, None
+    else:
+        args, f32_error = _params(_OP, ({values}))[1:]
+    return _elementwise(_CODE, x, "x", None, None, out, args, n_threads, f32_error)
+"""
+
+_BACKWARD_SOURCE = """
+def {name}_backward({signature}):
+    {refs}
+    if {defaults}:
+        floats, args, f32_error = _DEFAULT_FLOATS, _DEFAULT_ARGS, None
+    else:
+        floats, args, f32_error = _params(_OP, ({values}))
+    if y is not None and _OP.y_error is not None:
+        why = _OP.y_error(*floats)
+        if why:
+            raise ValueError(why)
+    ref, ref_name = (x, "x") if x is not None else (y, "y")
+    return _elementwise(_CODE, grad_output, "grad_output", ref, ref_name, out, args,
+                        n_threads, f32_error)
+"""
+
+_X_DOC = """x : array_like of float32 or float64
+    Input; any other dtype raises ``TypeError`` (never cast)."""
+_OUT_DOC = """out : ndarray, optional
+    Where to write the result: same shape and dtype as ``x``, writeable.
+    ``out=x`` is the in-place call and allocates nothing."""
+_GRAD_DOC = """grad_output : array_like of float32 or float64
+    Gradient with respect to the output."""
+_GRAD_OUT_DOC = """out : ndarray, optional
+    Same shape and dtype as ``grad_output``; ``out=grad_output`` is the
+    in-place call."""
+_THREADS_DOC = """n_threads : int, optional
+    Threads for this call; see :func:`fastact.effective_n_threads`."""
+
+
+def _docstring(op, backward):
+    """numpydoc text of a generated function, from its registry entry."""
+    params = []
+    for p in op.params:
+        d = _ops.default(p, backward)
+        kind = "float" if d is _ops.REQUIRED else f"float, default {d!r}"
+        note = " Unused by the gradient, accepted as the forward takes it." \
+            if backward and not p.grad_uses else ""
+        finite = " and must be finite there" if p.finite else ""
+        params.append(f"{p.name} : {kind}\n    {p.doc[:1].upper()}{p.doc[1:]}, rounded "
+                      f"to the data dtype{finite}.{note}")
+    if not backward:
+        head = f"{op.summary}: ``{op.rule}``, element-wise."
+        sections = [_X_DOC, *params, _OUT_DOC, _THREADS_DOC]
+        returns = "ndarray\n    ``out`` when given, else a new array."
+        twin = op.name
+    else:
+        head = (f"Gradient of :func:`fastact.{op.name}`: ``{op.grad_rule}``, "
+                f"``g`` = ``grad_output``.")
+        refs = ["x : array_like, optional\n    The forward input; give exactly one of "
+                "``x`` and ``y``.",
+                "y : array_like, optional\n    The forward output: the same formula "
+                "applied to it gives the same gradient."] if op.y else \
+            ["x : array_like\n    The forward input (required)."]
+        sections = [_GRAD_DOC, *refs, *params, _GRAD_OUT_DOC, _THREADS_DOC]
+        returns = "ndarray\n    The gradient with respect to ``x``."
+        twin = op.name + "_backward"
+    example = "" if backward or not op.example else (
+        "\n\nExamples\n--------\n>>> import numpy as np, fastact" + op.example)
+    return (f"{head}\n\nParameters\n----------\n" + "\n".join(sections)
+            + f"\n\nReturns\n-------\n{returns}\n\nNotes\n-----\n{op.notes} "
+            f"The sign of a zero result is not specified. Plain-NumPy twin: "
+            f"``fastact.reference.{twin}``.{example}\n")
+
+
+def _define(op):
+    """The forward and backward functions of a registry entry, by name."""
+    made = {}
+    for backward in (False, True):
+        scope = {"_elementwise": _elementwise, "_params": _params, "_OP": op,
+                 "_exactly_one": _exactly_one, "_required": _required,
+                 "_CODE": _OPS[op.backward if backward else op.forward]}
+        if all(p.default is not _ops.REQUIRED for p in op.params):
+            floats, args, _ = _params(op, [p.default for p in op.params])
+            scope.update(_DEFAULT_FLOATS=floats, _DEFAULT_ARGS=args)
+            scope.update({"_D_" + p.name: p.default for p in op.params})
+            defaults = " and ".join(f"{p.name} is _D_{p.name}" for p in op.params) or "True"
+        else:
+            defaults = "False"
+        # An optional parameter the gradient does not use is checked only when given.
+        values = "".join(f"{p.name}, " if _ops.default(p, backward) is not None else
+                         f"0.0 if {p.name} is None else {p.name}, " for p in op.params)
+        refs = ('_exactly_one(x, "x", y, "y")' if op.y else
+                'y = None\n    _required(x, "x")')
+        source = (_BACKWARD_SOURCE if backward else _FORWARD_SOURCE).format(
+            name=op.name, signature=_ops.signature(op, backward), values=values,
+            defaults=defaults, refs=refs)
+        exec(source, scope)  # noqa: S102 - source built from the registry entry
+        func = scope[op.name + ("_backward" if backward else "")]
+        func.__module__ = "fastact"
+        func.__doc__ = _docstring(op, backward)
+        made[func.__name__] = func
+    return made
+
+
+__test__ = {}  # doctest finds generated functions here (their globals are their own)
+for _op in _ops.ELEMENTWISE:
+    __test__.update(_define(_op))
+globals().update(__test__)
+del _op
+
+
+# --------------------------------------------------------------------------
+# RReLU
+
+_RRELU_PARAMS = (_ops.Param("lower", 0.125), _ops.Param("upper", 1 / 3))
+
+
+def _rrelu_bounds(lower, upper):
+    """(lower, upper) as checked floats, and the float32 overflow message."""
+    (lo, hi), f32_error = _ops.finite_params(_RRELU_PARAMS, (lower, upper))
+    if lo > hi:
+        raise ValueError(f"lower must be <= upper, got lower={lo}, upper={hi}")
+    return lo, hi, f32_error
+
+
+def rrelu_key(seed):
+    """The 64-bit key of RReLU's random slopes: fresh entropy for None; for an
+    int >= 0, a key derived with ``np.random.SeedSequence`` (so seeds 0, 1,
+    2, ... give unrelated slopes); one 64-bit draw from a
+    ``np.random.Generator`` (advancing it)."""
+    if seed is None:
+        return int(np.random.SeedSequence().generate_state(1, np.uint64)[0])
+    if isinstance(seed, np.random.Generator):
+        return int(seed.integers(0, 2**64, dtype=np.uint64))
+    if isinstance(seed, (bool, np.bool_)) or not isinstance(seed, numbers.Integral):
+        raise TypeError(f"seed must be None, an int >= 0 or a numpy.random.Generator, "
+                        f"got {type(seed).__name__}")
+    if seed < 0:
+        raise ValueError(f"seed must be >= 0, got {seed}")
+    return int(np.random.SeedSequence(int(seed)).generate_state(1, np.uint64)[0])
+
+
+def _noise_outs(out, return_noise):
+    """(y_out, noise_out) from rrelu's ``out``."""
+    if not return_noise:
+        if isinstance(out, tuple):
+            raise TypeError("out must be one ndarray when return_noise is False")
+        return out, None
+    if isinstance(out, tuple):
+        if len(out) != 2:
+            raise TypeError("out must be an ndarray or a pair (y_out, noise_out)")
+        return out
+    return out, None
+
+
+def rrelu(x, lower=0.125, upper=1 / 3, out=None, *, training=False, seed=None,
+          return_noise=False, n_threads=None):
+    """Randomized leaky ReLU: ``x if x > 0 else r * x``.
 
     Parameters
     ----------
     x : array_like of float32 or float64
-        Input; any other dtype raises ``TypeError`` (never cast).
-    out : ndarray, optional
-        Where to write the result: same shape and dtype as ``x``, writeable.
-        ``out=x`` is the in-place call and allocates nothing.
-    n_threads : int, optional
-        Threads for this call; see :func:`fastact.effective_n_threads`.
-
-    Returns
-    -------
-    ndarray
-        ``out`` when given, else a new array.
-
-    Notes
-    -----
-    ``0 if x < 0 else x``: NaN stays NaN (unlike ``np.where(x > 0, x, 0)``),
-    ``+inf`` stays, ``-inf`` gives 0, subnormals pass through. The sign of a
-    zero result is not specified. NumPy equivalent: ``np.maximum(x, 0)``.
-
-    Examples
-    --------
-    >>> import numpy as np, fastact
-    >>> x = np.array([-1.5, 0.0, 2.0, np.nan], dtype=np.float32)
-    >>> fastact.relu(x, out=x)   # in place: x itself is returned
-    array([ 0.,  0.,  2., nan], dtype=float32)
-    >>> x
-    array([ 0.,  0.,  2., nan], dtype=float32)
-    """
-    return _elementwise(_OPS["relu"], x, "x", None, None, out, 0.0, n_threads)
-
-
-def leaky_relu(x, negative_slope=0.01, out=None, *, n_threads=None):
-    """Leaky ReLU: ``x if x > 0 else negative_slope * x``, element-wise.
-
-    Parameters
-    ----------
-    x : array_like of float32 or float64
-    negative_slope : float, default 0.01
-        Slope below zero, rounded to ``x``'s dtype; the product is formed in
-        that dtype (as PyTorch and NumPy do). ``-1`` gives ``|x|``
-        (absolute-value rectification), ``0`` gives ReLU.
-    out : ndarray, optional
-        Same shape and dtype as ``x``; ``out=x`` is the in-place call.
+    lower, upper : float, default 1/8 and 1/3
+        The range of the slopes, ``lower <= upper`` (``ValueError``
+        otherwise); finite in the data dtype.
+    out : ndarray or (ndarray, ndarray), optional
+        The output, or with ``return_noise=True`` the pair ``(y_out,
+        noise_out)`` so that repeated calls allocate nothing. ``out=x`` is the
+        in-place call.
+    training : bool, default False
+        False: every element uses ``r = s``, ``s = (lower + upper) / 2``
+        computed in float64 from the parameters as given and rounded once to
+        the data dtype. True: every element with ``x <= 0`` (+-0 included)
+        gets its own slope ``r`` drawn uniformly from ``[lower, upper]``
+        (rounded to the dtype); NaN and ``x > 0`` pass through.
+    seed : None, int >= 0 or numpy.random.Generator
+        The slopes' key (training only): None draws fresh entropy each call;
+        an int gives the same slopes every time; a Generator gives one 64-bit
+        key and advances. The slope of an element depends only on the key and
+        its position in the array's C order, so the same seed gives the same
+        bits for every thread count, SIMD level, memory layout and chunking.
+    return_noise : bool, default False
+        Also return ``noise`` (PyTorch's name): 1 where ``x > 0`` or NaN, the
+        slope used elsewhere, in ``x``'s dtype and shape. The training
+        gradient is ``grad_output * noise`` (:func:`rrelu_backward`).
     n_threads : int, optional
 
     Returns
     -------
-    ndarray
+    y : ndarray
+    noise : ndarray, only with ``return_noise=True``
 
     Notes
     -----
-    NaN stays NaN, ``-inf`` gives ``s * -inf`` (``nan`` when ``s == 0``).
-    NumPy equivalent: ``np.where(x > 0, x, x.dtype.type(s) * x)``.
-
-    Examples
-    --------
-    >>> import numpy as np, fastact
-    >>> fastact.leaky_relu(np.array([-2.0, 3.0]), negative_slope=-1)  # |x|
-    array([2., 3.])
+    The slopes come from a counter-based generator (a hash of the key and
+    the element's C-order position, see docs/design.md), not from NumPy's
+    global state. In training mode a Fortran-ordered ``x`` is read through a
+    C-ordered temporary (the slopes follow C order). Plain-NumPy twin:
+    ``fastact.reference.rrelu`` (the same slopes, bit for bit).
     """
-    return _elementwise(_OPS["leaky_relu"], x, "x", None, None, out,
-                        _slope(negative_slope), n_threads)
+    lo, hi, f32_error = _rrelu_bounds(lower, upper)
+    key = rrelu_key(seed) if training else 0
+    if not training and not return_noise:
+        return _elementwise(_OPS["leaky_relu"], x, "x", None, None, out,
+                            ((lo + hi) / 2, 0.0), n_threads, f32_error)
+    nt = effective_n_threads(n_threads)
+    x = as_data(x, "x")
+    if f32_error is not None and x.dtype == np.float32:
+        raise ValueError(f32_error)
+    y_out, n_out = _noise_outs(out, return_noise)
+    for o, name in ((y_out, "out"), (n_out, "noise_out")):
+        if o is not None:
+            check_out(o, x.shape, x.dtype, name)
+    if y_out is not None and n_out is not None and _runtime.overlap(y_out, n_out):
+        raise ValueError("y_out and noise_out overlap")
+    order = "C" if training else pick_order(y_out, x)
+    y, y_back = destination(y_out, x.shape, x.dtype, order)
+    noise, n_back = destination(n_out, x.shape, x.dtype, order) if return_noise else (None, None)
+    x = source(x, order, (y_out, n_out), alias_ok=True)
+    code, args = (_OPS["rrelu_train"], (lo, hi)) if training else \
+        (_OPS["rrelu_eval_noise"], ((lo + hi) / 2, 0.0))
+    _kernels.elementwise(code, kernel_view(x, order), None, kernel_view(y, order),
+                         None if noise is None else kernel_view(noise, order),
+                         args[0], args[1], key, nt)
+    y = finish(y, y_back)
+    return (y, finish(noise, n_back)) if return_noise else y
 
 
-def relu_backward(grad_output, x=None, *, y=None, out=None, n_threads=None):
-    """Gradient of :func:`relu`: ``0 if x <= 0 else grad_output``.
+def rrelu_backward(grad_output, x=None, *, noise=None, lower=0.125, upper=1 / 3,
+                   training=False, out=None, n_threads=None):
+    """Gradient of :func:`rrelu`.
 
     Parameters
     ----------
     grad_output : array_like of float32 or float64
-        Gradient with respect to the ReLU output.
     x : array_like, optional
-        The forward input. Give exactly one of ``x`` and ``y``.
-    y : array_like, optional
-        The forward output ``relu(x)``: it is ``<= 0`` exactly where ``x`` is,
-        so it gives the same gradient and lets the forward pass run in place.
+        The forward input: required when ``training`` is False.
+    noise : array_like, optional
+        The noise from ``rrelu(..., training=True, return_noise=True)``:
+        required when ``training`` is True (``TypeError`` without it).
+    lower, upper : float
+        As in the forward (the eval slope is ``(lower + upper) / 2``).
+    training : bool, default False
     out : ndarray, optional
         ``out=grad_output`` is the in-place call.
     n_threads : int, optional
@@ -181,67 +340,31 @@ def relu_backward(grad_output, x=None, *, y=None, out=None, n_threads=None):
     Returns
     -------
     ndarray
-        The gradient with respect to ``x``.
+        training: ``grad_output * noise``; eval: ``grad_output if x > 0 else
+        s * grad_output`` (a NaN ``x`` takes the slope side, as Leaky ReLU).
 
     Notes
     -----
-    As PyTorch's ``threshold_backward``, value for value: the derivative at the
-    kink ``x == 0`` is 0; a NaN ``x`` passes the gradient through (NaN <= 0 is
-    false); an infinite or NaN ``grad_output`` is passed or zeroed, never
-    multiplied. NumPy equivalent: ``np.where(x <= 0, 0, grad_output)``.
-
-    Examples
-    --------
-    >>> import numpy as np, fastact
-    >>> g = np.ones(3); x = np.array([-1.0, 0.0, 2.0])
-    >>> fastact.relu_backward(g, x, out=g)
-    array([0., 0., 1.])
+    As PyTorch's ``rrelu_with_noise_backward``, the input that the mode does
+    not use is not read (it is checked when given: dtype and shape).
     """
-    _exactly_one(x, "x", y, "y")
-    ref, ref_name = (x, "x") if x is not None else (y, "y")
-    return _elementwise(_OPS["relu_grad"], grad_output, "grad_output", ref, ref_name,
-                        out, 0.0, n_threads)
-
-
-def leaky_relu_backward(grad_output, x=None, *, y=None, negative_slope=0.01, out=None,
-                        n_threads=None):
-    """Gradient of :func:`leaky_relu`: ``grad_output if x > 0 else s * grad_output``.
-
-    Parameters
-    ----------
-    grad_output : array_like of float32 or float64
-    x : array_like, optional
-        The forward input. Give exactly one of ``x`` and ``y``.
-    y : array_like, optional
-        The forward output. Accepted only when ``negative_slope >= 0``: with a
-        negative slope the output does not tell the sign of the input
-        (``ValueError``).
-    negative_slope : float, default 0.01
-        Rounded to the data dtype, as in the forward.
-    out : ndarray, optional
-        ``out=grad_output`` is the in-place call.
-    n_threads : int, optional
-
-    Returns
-    -------
-    ndarray
-
-    Notes
-    -----
-    As PyTorch's ``leaky_relu_backward``: the slope side at the kink
-    ``x == 0`` and for NaN ``x``. NumPy equivalent:
-    ``np.where(x > 0, g, x.dtype.type(s) * g)``.
-    """
-    _exactly_one(x, "x", y, "y")
-    s = _slope(negative_slope)
-    if y is not None and not s >= 0:
-        raise ValueError(
-            f"y= (the forward output) needs negative_slope >= 0, got {s}: with a "
-            f"negative slope y > 0 also where x < 0, so pass x= instead"
-        )
-    ref, ref_name = (x, "x") if x is not None else (y, "y")
-    return _elementwise(_OPS["leaky_relu_grad"], grad_output, "grad_output", ref, ref_name,
-                        out, s, n_threads)
+    lo, hi, f32_error = _rrelu_bounds(lower, upper)
+    if training:
+        _required(noise, "noise", " when training=True (rrelu(..., return_noise=True) "
+                                  "gives it)")
+        a, a_name, b, b_name, unused, unused_name = \
+            grad_output, "grad_output", noise, "noise", x, "x"
+        code, args = _OPS["mul"], _NO_ARGS
+    else:
+        _required(x, "x", " when training=False")
+        a, a_name, b, b_name, unused, unused_name = \
+            grad_output, "grad_output", x, "x", noise, "noise"
+        code, args = _OPS["leaky_relu_grad"], ((lo + hi) / 2, 0.0)
+    if unused is not None:
+        g, other = as_data(a, a_name), as_data(unused, unused_name)
+        same_dtype(g, a_name, other, unused_name)
+        same_shape(g, a_name, other, unused_name)
+    return _elementwise(code, a, a_name, b, b_name, out, args, n_threads, f32_error)
 
 
 # --------------------------------------------------------------------------
@@ -252,7 +375,7 @@ def _prelu_weight(weight, x, axis):
     """The weight cast to x's dtype and flattened, its original shape, and the
     channel axis (None for a single shared slope)."""
     w_in = np.asarray(weight)
-    if w_in.dtype is x.dtype and w_in.ndim == 1 and _kernels.layout(w_in) & _kernels.LAYOUT_C:
+    if w_in.dtype is x.dtype and w_in.ndim == 1 and _runtime.layout(w_in) & _runtime.LAYOUT_C:
         w = w_in  # already what the kernel takes
     elif w_in.dtype.kind not in "biuf":
         raise TypeError(f"weight has dtype {w_in.dtype}; expected a real number array")
@@ -308,7 +431,7 @@ def _prelu(g, x, weight, out, axis, n_threads, grad_weight_dtype=None):
     else:
         C = x.shape[ax]
     grad_w = None if g is None else np.empty(w_shape, grad_weight_dtype or x.dtype)
-    if _kernels.plain(x, g, out) and (out is None or not _kernels.overlap(w, out)):
+    if _runtime.plain(x, g, out) and (out is None or not _runtime.overlap(w, out)):
         # The common call: C-contiguous, nothing to copy.
         dst = np.empty(x.shape, x.dtype) if out is None else out
         if ax is not None:
@@ -440,8 +563,8 @@ def _on_0d(func, a, out, axis, k, **kwargs):
 def _apart_and_contiguous(x, *outs):
     """Every given out is C-contiguous and shares no memory with x."""
     for o in outs:
-        if o is not None and (not _kernels.layout(o) & _kernels.LAYOUT_C
-                              or _kernels.overlap(x, o)):
+        if o is not None and (not _runtime.layout(o) & _runtime.LAYOUT_C
+                              or _runtime.overlap(x, o)):
             return False
     return True
 
@@ -513,9 +636,9 @@ def maxout(x, k, axis=-1, out=None, *, return_indices=False, n_threads=None):
         check_out(y_out, y_shape, x.dtype)
     if i_out is not None:
         check_out(i_out, y_shape, np.intp, "indices_out")
-        if y_out is not None and _kernels.overlap(y_out, i_out):
+        if y_out is not None and _runtime.overlap(y_out, i_out):
             raise ValueError("y_out and indices_out overlap")
-    if _kernels.plain(x, None, None) and _apart_and_contiguous(x, y_out, i_out):
+    if _runtime.plain(x, None, None) and _apart_and_contiguous(x, y_out, i_out):
         # The common call: C-contiguous, nothing to copy or copy back.
         y = np.empty(y_shape, x.dtype) if y_out is None else y_out
         idx = i_out if i_out is not None or not return_indices else np.empty(y_shape, np.intp)
@@ -622,3 +745,6 @@ def maxout_backward(grad_output, k, x=None, *, indices=None, axis=-1, out=None,
                                  None if idx is None else kernel_view(idx, order),
                                  kernel_view(dst, order), k, inner, nt)
     return finish(dst, copy_back)
+
+
+__all__ = _ops.public_functions()  # registry order, forward then backward

@@ -73,7 +73,7 @@ def _policy_line():
 
 def config():
     """The facts show_config() prints, as a dict."""
-    info = _kernels.build_info()
+    info = {**_runtime.build_info(), **_kernels.build_info()}
     openmp = info["openmp_version"] > 0
     return {
         "fastact": __version__,

@@ -20,7 +20,7 @@ cimport cython
 from cython cimport floating
 from cython.parallel cimport prange
 
-from fastact._runtime cimport Ticket, begin, end
+from fastact._runtime cimport Ticket, begin, end, share, unshare
 from libc.stdlib cimport calloc, free
 from libc.string cimport memset
 
@@ -28,116 +28,19 @@ cimport numpy as cnp
 
 cnp.import_array()
 
-# --------------------------------------------------------------------------
-# OpenMP, owned here and nowhere else: every omp_* call sits behind
-# `#ifdef _OPENMP`, so a compiler without OpenMP still builds a serial module.
-cdef extern from *:
-    """
-    #ifdef _OPENMP
-    #include <omp.h>
-    #define FASTACT_OPENMP_VERSION _OPENMP
-    #else
-    #define FASTACT_OPENMP_VERSION 0
-    static int omp_get_max_threads(void) { return 1; }
-    #endif
-
-    #if defined(__AVX512F__)
-    #define FASTACT_SIMD "AVX-512F"
-    #elif defined(__AVX2__)
-    #define FASTACT_SIMD "AVX2"
-    #elif defined(__AVX__)
-    #define FASTACT_SIMD "AVX"
-    #elif defined(__SSE2__) || defined(_M_X64)
-    #define FASTACT_SIMD "SSE2 (x86-64 baseline)"
-    #elif defined(__ARM_NEON) || defined(__aarch64__)
-    #define FASTACT_SIMD "NEON (ARM baseline)"
-    #else
-    #define FASTACT_SIMD "none (scalar)"
-    #endif
-
-    #if defined(__clang__)
-    #define FASTACT_COMPILER "clang " __clang_version__
-    #elif defined(__GNUC__)
-    #define FASTACT_COMPILER "gcc " __VERSION__
-    #elif defined(_MSC_VER)
-    #define FASTACT_COMPILER "msvc"
-    #else
-    #define FASTACT_COMPILER "unknown"
-    #endif
-
-    /* Maxout's tie and NaN rule (see _beats). Written in C because gcc
-       if-converts this short-circuit expression into vector masks, while
-       Cython's expansion of `or`/`and` (branches) or bitwise `|`/`&` on ints
-       kept the k = 4 loops scalar (checked with -fopt-info-vec). */
-    static inline int fastact_beats_f32(float v, float best) {
-        return v > best || (v != v && best == best);
-    }
-    static inline int fastact_beats_f64(double v, double best) {
-        return v > best || (v != v && best == best);
-    }
-
-    /* Debug builds (FASTACT_DEBUG_CYTHON=1) check that every span and tile
-       stays inside its array; release builds compile the checks away. */
-    #include <stdio.h>
-    #include <stdlib.h>
-    #ifdef FASTACT_DEBUG
-    #define FASTACT_DEBUG_ON 1
-    static void fastact_check(int ok, const char* what) {
-        if (!ok) { fprintf(stderr, "fastact internal check failed: %s\\n", what); abort(); }
-    }
-    #else
-    #define FASTACT_DEBUG_ON 0
-    static inline void fastact_check(int ok, const char* what) { (void)ok; (void)what; }
-    #endif
-
-    #ifndef FASTACT_BUILD_FLAGS
-    #define FASTACT_BUILD_FLAGS "unknown"
-    #endif
-
-    /* Calls above the serial threshold now running in this process, from
-       any Python thread (see _share). */
-    #if defined(_MSC_VER)
-    #include <intrin.h>
-    static volatile long fastact_in_flight = 0;
-    static int fastact_enter(void) { return (int)_InterlockedIncrement(&fastact_in_flight); }
-    static void fastact_leave(void) { _InterlockedDecrement(&fastact_in_flight); }
-    #else
-    static int fastact_in_flight = 0;
-    static int fastact_enter(void) {
-        return __atomic_add_fetch(&fastact_in_flight, 1, __ATOMIC_RELAXED);
-    }
-    static void fastact_leave(void) { __atomic_sub_fetch(&fastact_in_flight, 1, __ATOMIC_RELAXED); }
-    #endif
-
-    /* What the CPU running us supports, for the SIMD dispatch in _simd.py
-       (gcc and clang check the OS's register-state support too). */
-    #if (defined(__GNUC__) || defined(__clang__)) && (defined(__x86_64__) || defined(__i386__))
-    static int fastact_cpu_avx2(void) {
-        __builtin_cpu_init();
-        return __builtin_cpu_supports("avx2");
-    }
-    static int fastact_cpu_avx512(void) {
-        __builtin_cpu_init();
-        return __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512vl")
-            && __builtin_cpu_supports("avx512bw") && __builtin_cpu_supports("avx512dq");
-    }
-    #else
-    static int fastact_cpu_avx2(void) { return 0; }
-    static int fastact_cpu_avx512(void) { return 0; }
-    #endif
-    """
+# C support (fastact/_support.h): OpenMP stubs, compiler facts, the debug
+# checks, the counter-based random numbers of RReLU, and expressions gcc only
+# vectorizes when written in C.
+cdef extern from "_support.h":
+    ctypedef unsigned int uint32_t
+    ctypedef unsigned long long uint64_t
     bint fastact_beats_f32(float v, float best) noexcept nogil
     bint fastact_beats_f64(double v, double best) noexcept nogil
+    float fastact_unit_f32(uint32_t lo, uint32_t hi, uint64_t key) noexcept nogil
+    double fastact_unit_f64(uint32_t lo, uint32_t hi, uint64_t key) noexcept nogil
     int FASTACT_DEBUG_ON
     void fastact_check(bint ok, const char* what) noexcept nogil
-    int fastact_enter() noexcept nogil
-    void fastact_leave() noexcept nogil
-    int fastact_cpu_avx2()
-    int fastact_cpu_avx512()
-    int omp_get_max_threads() noexcept nogil
-    int FASTACT_OPENMP_VERSION
     const char* FASTACT_SIMD
-    const char* FASTACT_COMPILER
     const char* FASTACT_BUILD_FLAGS
 
 
@@ -185,28 +88,15 @@ cdef inline int _kind(int code, bint f64) noexcept nogil:
     return 2 * code + f64
 
 
-cdef Py_ssize_t _calls_shared = 0   # statistics: calls whose thread count was shared down
-
-
 cdef inline int _share(Py_ssize_t n, int n_threads) noexcept nogil:
-    """The threads one call may use: calls above the serial threshold are
-    counted while they run, and k of them at once (from a thread pool of
-    callers, say) get max(1, n_threads // k) each, so Python threads do not
-    multiply OpenMP teams into oversubscription. Pair with _unshare."""
-    global _calls_shared
-    cdef int k
-    if n <= SERIAL_THRESHOLD:
-        return n_threads
-    k = fastact_enter()
-    if k > 1 and n_threads > 1:
-        _calls_shared += 1
-        return max(1, n_threads // k)
-    return n_threads
+    """The threads one call may use: calls above the serial threshold share
+    n_threads with the others in flight (fastact._runtime). Pair with _unshare."""
+    return share(n_threads) if n > SERIAL_THRESHOLD else n_threads
 
 
 cdef inline void _unshare(Py_ssize_t n) noexcept nogil:
     if n > SERIAL_THRESHOLD:
-        fastact_leave()
+        unshare()
 
 
 cdef inline int _team_size(Py_ssize_t n, Py_ssize_t nchunks, int n_threads) noexcept nogil:
@@ -214,13 +104,6 @@ cdef inline int _team_size(Py_ssize_t n, Py_ssize_t nchunks, int n_threads) noex
     if n <= SERIAL_THRESHOLD or n_threads < 2 or nchunks < 2:
         return 1
     return <int>min(n_threads, nchunks, <Py_ssize_t>MAX_TEAM)
-
-
-def stats():
-    """How many calls shared their threads with concurrent ones since import
-    (this SIMD level's module only); the thread policy's counters are in
-    fastact._runtime.stats()."""
-    return {"calls_shared": _calls_shared}
 
 
 # --------------------------------------------------------------------------
@@ -248,6 +131,73 @@ cdef inline floating _leaky_grad(floating g, floating x, floating s) noexcept no
     return g if x > 0 else s * g
 
 
+cdef inline floating _hardtanh(floating v, floating lo, floating hi) noexcept nogil:
+    # Hardtanh and ReLU6 (lo = 0, hi = 6); NaN fails both tests and stays.
+    return lo if v < lo else (hi if v > hi else v)
+
+
+cdef inline floating _hardtanh_grad(floating g, floating x, floating lo, floating hi) noexcept nogil:
+    # Zero at both kinks; a NaN x passes g. Nested selects, not `or`: Cython
+    # expands `or` into branches, which keep the loop scalar.
+    return 0 if x <= lo else (0 if x >= hi else g)
+
+
+cdef inline floating _threshold(floating v, floating th, floating value) noexcept nogil:
+    return value if v <= th else v
+
+
+cdef inline floating _threshold_grad(floating g, floating x, floating th) noexcept nogil:
+    return 0 if x <= th else g
+
+
+cdef inline floating _relu6_of_shift(floating v) noexcept nogil:
+    # min(max(v + 3, 0), 6), NaN-propagating: a NaN fails both tests.
+    cdef floating t = v + 3
+    t = 0 if t < 0 else t
+    return 6 if t > 6 else t
+
+
+cdef inline floating _hardsigmoid(floating v) noexcept nogil:
+    # A true division by 6, as the formula is written (not a product by 1/6).
+    return _relu6_of_shift(v) / 6
+
+
+cdef inline floating _hardsigmoid_grad(floating g, floating x) noexcept nogil:
+    # g * (1/6 rounded to the dtype) strictly inside (-3, 3); NaN gives 0.
+    cdef floating sixth = <floating>1 / <floating>6
+    return (g * sixth if x < 3 else 0) if x > -3 else 0
+
+
+cdef inline floating _hardswish(floating v) noexcept nogil:
+    # x * min(max(x + 3, 0), 6) / 6, left to right.
+    return v * _relu6_of_shift(v) / 6
+
+
+cdef inline floating _hardswish_grad(floating g, floating x) noexcept nogil:
+    # Every constant in the dtype: a double 0.5 would promote the sum.
+    cdef floating half = <floating>0.5
+    return 0 if x <= -3 else (g * (x / 3 + half) if x < 3 else g)
+
+
+cdef inline floating _rrelu_slope(uint32_t lo, uint32_t hi, uint64_t key,
+                                  floating lower, floating upper) noexcept nogil:
+    # The slope of the element at C-order position hi * 2**32 + lo: uniform
+    # in [lower, upper] (a convex combination, clamped against rounding).
+    cdef floating u, r
+    if floating is float:
+        u = fastact_unit_f32(lo, hi, key)
+    else:
+        u = fastact_unit_f64(lo, hi, key)
+    r = lower * (1 - u) + upper * u
+    r = lower if r < lower else r
+    return upper if r > upper else r
+
+
+cdef inline floating _rrelu_noise(floating x, floating r) noexcept nogil:
+    # RReLU's noise: the slope where x <= 0 (+-0 included), 1 where x > 0 or NaN.
+    return r if x <= 0 else 1
+
+
 cdef inline double _slope_grad(floating g, floating x) noexcept nogil:
     # d(out)/d(slope) times g, in float64: g * x wherever x is *not* > 0, so
     # a NaN x (or 0 * inf) makes the sum NaN, as in PyTorch.
@@ -265,51 +215,153 @@ cdef inline bint _beats(floating v, floating best) noexcept nogil:
 
 
 # --------------------------------------------------------------------------
-# Element-wise ops: one span function, one driver.
+# Element-wise ops: one span function, one driver. Each op code is one loop
+# over a scalar rule; fastact/_ops.py maps the public ops onto these codes
+# (ReLU6 is hardtanh on [0, 6], RReLU in eval mode is Leaky ReLU).
 
 cdef enum:
     OP_RELU = 0
     OP_LEAKY = 1
     OP_RELU_GRAD = 2
     OP_LEAKY_GRAD = 3
+    OP_HARDTANH = 4
+    OP_HARDTANH_GRAD = 5
+    OP_THRESHOLD = 6
+    OP_THRESHOLD_GRAD = 7
+    OP_HARDSIGMOID = 8
+    OP_HARDSIGMOID_GRAD = 9
+    OP_HARDSWISH = 10
+    OP_HARDSWISH_GRAD = 11
+    OP_RRELU_TRAIN = 12       # out2: the noise, or NULL
+    OP_RRELU_EVAL_NOISE = 13  # out = Leaky ReLU with slope p0, out2 = the noise
+    OP_MUL = 14               # a * b: RReLU's training gradient from the noise
+    N_OPS = 15                # op codes are below KIND_PRELU (policy kinds)
+
+
+OPS = {"relu": OP_RELU, "leaky_relu": OP_LEAKY,
+       "relu_grad": OP_RELU_GRAD, "leaky_relu_grad": OP_LEAKY_GRAD,
+       "hardtanh": OP_HARDTANH, "hardtanh_grad": OP_HARDTANH_GRAD,
+       "threshold": OP_THRESHOLD, "threshold_grad": OP_THRESHOLD_GRAD,
+       "hardsigmoid": OP_HARDSIGMOID, "hardsigmoid_grad": OP_HARDSIGMOID_GRAD,
+       "hardswish": OP_HARDSWISH, "hardswish_grad": OP_HARDSWISH_GRAD,
+       "rrelu_train": OP_RRELU_TRAIN, "rrelu_eval_noise": OP_RRELU_EVAL_NOISE,
+       "mul": OP_MUL}
+
+# Ops that write a second output (out2).
+TWO_OUTPUTS = frozenset({OP_RRELU_EVAL_NOISE})
+
+
+cdef struct Args:
+    double p0, p1       # the op's parameters, rounded to the dtype in the span
+    uint64_t key        # RReLU's random key
+
+
+cdef void _rrelu_span(const floating* x, floating* out, floating* noise, Py_ssize_t n,
+                      floating lower, floating upper, uint64_t key,
+                      Py_ssize_t start) noexcept nogil:
+    # Elements start .. start + n - 1 of the array in C order. Pieces end at
+    # multiples of CHUNK (which divides 2**32), so each piece's positions
+    # share their high word and the low word counts up without wrapping:
+    # 32-bit lanes the whole way, at every SIMD level.
+    cdef Py_ssize_t j0 = 0, m, pos
+    cdef unsigned int i, lo
+    cdef uint32_t hi
+    cdef floating r, v
+    while j0 < n:
+        pos = start + j0
+        m = min(n - j0, CHUNK - pos % CHUNK)
+        lo = <unsigned int>pos  # the low word (unsigned conversion is modulo 2**32)
+        hi = <uint32_t>(pos >> 32)
+        if noise == NULL:
+            for i in range(<unsigned int>m):
+                v = x[j0 + i]
+                r = _rrelu_slope(lo + i, hi, key, lower, upper)
+                out[j0 + i] = v * r if v <= 0 else v
+        else:
+            for i in range(<unsigned int>m):
+                v = x[j0 + i]
+                r = _rrelu_slope(lo + i, hi, key, lower, upper)
+                out[j0 + i] = v * r if v <= 0 else v
+                noise[j0 + i] = _rrelu_noise(v, r)
+        j0 += m
 
 
 cdef void _ew_span(int op, const floating* a, const floating* b, floating* out,
-                   Py_ssize_t n, floating s) noexcept nogil:
-    # `a` is x (forward) or grad_output (backward); `b` is x or y (backward).
-    # The switch is outside the loops so that each loop vectorizes.
+                   floating* out2, Py_ssize_t n, const Args* args,
+                   Py_ssize_t start) noexcept nogil:
+    # `a` is x (forward) or grad_output (backward); `b` is x, y or the noise
+    # (backward); `start` is a[0]'s position in the whole array. The switch
+    # is outside the loops so that each loop vectorizes; there is no
+    # catch-all: elementwise() refuses unknown codes before any work.
     cdef Py_ssize_t i
+    cdef floating v
+    cdef floating p0 = <floating>args.p0
+    cdef floating p1 = <floating>args.p1
     if op == OP_RELU:
         for i in range(n):
             out[i] = _relu(a[i])
     elif op == OP_LEAKY:
         for i in range(n):
-            out[i] = _leaky(a[i], s)
+            out[i] = _leaky(a[i], p0)
     elif op == OP_RELU_GRAD:
         for i in range(n):
             out[i] = _relu_grad(a[i], b[i])
     elif op == OP_LEAKY_GRAD:
         for i in range(n):
-            out[i] = _leaky_grad(a[i], b[i], s)
-    else:  # no catch-all: elementwise() rejects unknown codes before any work
+            out[i] = _leaky_grad(a[i], b[i], p0)
+    elif op == OP_HARDTANH:
+        for i in range(n):
+            out[i] = _hardtanh(a[i], p0, p1)
+    elif op == OP_HARDTANH_GRAD:
+        for i in range(n):
+            out[i] = _hardtanh_grad(a[i], b[i], p0, p1)
+    elif op == OP_THRESHOLD:
+        for i in range(n):
+            out[i] = _threshold(a[i], p0, p1)
+    elif op == OP_THRESHOLD_GRAD:
+        for i in range(n):
+            out[i] = _threshold_grad(a[i], b[i], p0)
+    elif op == OP_HARDSIGMOID:
+        for i in range(n):
+            out[i] = _hardsigmoid(a[i])
+    elif op == OP_HARDSIGMOID_GRAD:
+        for i in range(n):
+            out[i] = _hardsigmoid_grad(a[i], b[i])
+    elif op == OP_HARDSWISH:
+        for i in range(n):
+            out[i] = _hardswish(a[i])
+    elif op == OP_HARDSWISH_GRAD:
+        for i in range(n):
+            out[i] = _hardswish_grad(a[i], b[i])
+    elif op == OP_RRELU_TRAIN:
+        _rrelu_span(a, out, out2, n, p0, p1, args.key, start)
+    elif op == OP_RRELU_EVAL_NOISE:
+        for i in range(n):
+            v = a[i]  # read first: either output may be the input
+            out[i] = _leaky(v, p0)
+            out2[i] = _rrelu_noise(v, p0)
+    elif op == OP_MUL:
+        for i in range(n):
+            out[i] = a[i] * b[i]
+    else:
         fastact_check(0, "element-wise op code known")
 
 
 cdef void _ew_run(int op, const floating* a, const floating* b, floating* out,
-                  Py_ssize_t n, floating s, int n_threads) noexcept nogil:
+                  floating* out2, Py_ssize_t n, const Args* args, int n_threads) noexcept nogil:
     cdef Py_ssize_t nchunks = (n + CHUNK - 1) // CHUNK
     cdef Py_ssize_t c, lo
     cdef Ticket ticket
     cdef int team = begin(&ticket, _kind(op, floating is double), n,
                           _team_size(n, nchunks, n_threads))
     if team == 1:
-        _ew_span(op, a, b, out, n, s)
+        _ew_span(op, a, b, out, out2, n, args, 0)
     else:
         for c in prange(nchunks, schedule="dynamic", num_threads=team):
             lo = c * CHUNK
             fastact_check(0 <= lo < n, "element-wise chunk inside the array")
             _ew_span(op, a + lo, (b + lo) if b != NULL else NULL, out + lo,
-                     min(CHUNK, n - lo), s)
+                     (out2 + lo) if out2 != NULL else NULL, min(CHUNK, n - lo), args, lo)
     end(&ticket)
 
 
@@ -692,24 +744,30 @@ cdef inline void* _ptr(cnp.ndarray a):
     return cnp.PyArray_DATA(a) if a is not None else NULL
 
 
-def elementwise(int op, cnp.ndarray a, cnp.ndarray b, cnp.ndarray out,
-                double slope, int n_threads):
-    """out = op(a[, b]) over a.size elements (see the OP_* codes)."""
-    if op < OP_RELU or op > OP_LEAKY_GRAD:
+def elementwise(int op, cnp.ndarray a, cnp.ndarray b, cnp.ndarray out, cnp.ndarray out2,
+                double p0, double p1, uint64_t key, int n_threads):
+    """out (and out2) = op(a[, b]) over a.size elements (see the OP_* codes);
+    p0 and p1 are rounded to the data dtype."""
+    if op < 0 or op >= N_OPS:
         raise ValueError(f"unknown element-wise op code {op}")
     cdef Py_ssize_t n = cnp.PyArray_SIZE(a)
     cdef void* pa = _ptr(a)
     cdef void* pb = _ptr(b)
     cdef void* po = _ptr(out)
+    cdef void* po2 = _ptr(out2)
     cdef bint f32 = _is_f32(a)
+    cdef Args args
+    args.p0, args.p1, args.key = p0, p1, key
+    if op in TWO_OUTPUTS and po2 == NULL:
+        raise ValueError(f"element-wise op code {op} needs a second output")
     with nogil:
         n_threads = _share(n, n_threads)
         if f32:
-            _ew_run[float](op, <float*>pa, <float*>pb, <float*>po, n,
-                           <float>slope, n_threads)
+            _ew_run[float](op, <float*>pa, <float*>pb, <float*>po, <float*>po2, n,
+                           &args, n_threads)
         else:
-            _ew_run[double](op, <double*>pa, <double*>pb, <double*>po, n,
-                            slope, n_threads)
+            _ew_run[double](op, <double*>pa, <double*>pb, <double*>po, <double*>po2, n,
+                            &args, n_threads)
         _unshare(n)
 
 
@@ -815,147 +873,14 @@ def count_out_of_range(cnp.ndarray idx, Py_ssize_t k):
 
 
 # --------------------------------------------------------------------------
-# Build and runtime facts, for show_config() and the thread resolver.
-
-# --------------------------------------------------------------------------
-# Array facts for the Python layer, at C speed: the per-call cost at n = 1
-# is part of the contract (about what np.maximum(x, 0, out=x) costs), and
-# ndarray.flags or np.may_share_memory alone cost 40-200 ns each.
-
-LAYOUT_C = 1          # aligned and C-contiguous
-LAYOUT_F = 2          # aligned and Fortran-contiguous
-LAYOUT_WRITEABLE = 4
-
-
-def layout(cnp.ndarray a):
-    """LAYOUT_* bits of a."""
-    cdef int f = cnp.PyArray_FLAGS(a)
-    cdef int bits = 0
-    if f & cnp.NPY_ARRAY_ALIGNED:
-        if f & cnp.NPY_ARRAY_C_CONTIGUOUS:
-            bits |= LAYOUT_C
-        if f & cnp.NPY_ARRAY_F_CONTIGUOUS:
-            bits |= LAYOUT_F
-    if f & cnp.NPY_ARRAY_WRITEABLE:
-        bits |= LAYOUT_WRITEABLE
-    return bits
-
-
-cdef void _extent(cnp.ndarray a, char** lo, char** hi):
-    # The bytes [lo, hi) that a's elements can touch.
-    cdef char* base = <char*>cnp.PyArray_DATA(a)
-    cdef Py_ssize_t d, step, lo_off = 0, hi_off = cnp.PyArray_ITEMSIZE(a)
-    for d in range(cnp.PyArray_NDIM(a)):
-        if cnp.PyArray_DIM(a, d) == 0:
-            lo[0] = hi[0] = base
-            return
-        step = cnp.PyArray_STRIDE(a, d) * (cnp.PyArray_DIM(a, d) - 1)
-        if step < 0:
-            lo_off += step
-        else:
-            hi_off += step
-    lo[0] = base + lo_off
-    hi[0] = base + hi_off
-
-
-cdef bint _plain_float(object a, int typenum):
-    # An exact ndarray of the given float type (any, when typenum is -1),
-    # native byte order, aligned and C-contiguous.
-    cdef cnp.ndarray arr
-    if not cnp.PyArray_CheckExact(a):
-        return False
-    arr = <cnp.ndarray>a
-    cdef int t = cnp.PyArray_TYPE(arr)
-    if t != cnp.NPY_FLOAT32 and t != cnp.NPY_FLOAT64:
-        return False
-    if typenum != -1 and t != typenum:
-        return False
-    if not cnp.PyArray_ISNOTSWAPPED(arr):
-        return False
-    return (cnp.PyArray_FLAGS(arr) & (cnp.NPY_ARRAY_ALIGNED | cnp.NPY_ARRAY_C_CONTIGUOUS)) \
-        == (cnp.NPY_ARRAY_ALIGNED | cnp.NPY_ARRAY_C_CONTIGUOUS)
-
-
-cdef bint _same_shape(cnp.ndarray a, cnp.ndarray b):
-    cdef int d
-    if cnp.PyArray_NDIM(a) != cnp.PyArray_NDIM(b):
-        return False
-    for d in range(cnp.PyArray_NDIM(a)):
-        if cnp.PyArray_DIM(a, d) != cnp.PyArray_DIM(b, d):
-            return False
-    return True
-
-
-def plain(object a, object b, object out):
-    """True when the kernels can take a, b and out as they are, with nothing
-    to check or copy: exact ndarrays of one float dtype and one shape,
-    aligned and C-contiguous, `out` writeable and either one of the inputs
-    (the in-place call) or apart from both. b and out may be None. The
-    common call then skips the Python planning (the n = 1 cost)."""
-    if not _plain_float(a, -1):
-        return False
-    cdef int t = cnp.PyArray_TYPE(<cnp.ndarray>a)
-    if b is not None and not (_plain_float(b, t) and _same_shape(a, b)):
-        return False
-    if out is None:
-        return True
-    if not (_plain_float(out, t) and _same_shape(a, out)
-            and cnp.PyArray_FLAGS(<cnp.ndarray>out) & cnp.NPY_ARRAY_WRITEABLE):
-        return False
-    if out is not a and _overlap(out, a) == 2:
-        return False
-    return b is None or out is b or _overlap(out, b) != 2
-
-
-def overlap(cnp.ndarray a, cnp.ndarray b):
-    """0: a and b cannot share memory; 1: they are the same elements (same
-    start, shape and strides); 2: they may overlap otherwise (bounds test,
-    like np.may_share_memory)."""
-    return _overlap(a, b)
-
-
-cdef int _overlap(cnp.ndarray a, cnp.ndarray b):
-    cdef char *alo
-    cdef char *ahi
-    cdef char *blo
-    cdef char *bhi
-    cdef int d
-    _extent(a, &alo, &ahi)
-    _extent(b, &blo, &bhi)
-    if alo >= bhi or blo >= ahi:
-        return 0
-    if (cnp.PyArray_DATA(a) == cnp.PyArray_DATA(b)
-            and cnp.PyArray_NDIM(a) == cnp.PyArray_NDIM(b)
-            and cnp.PyArray_ITEMSIZE(a) == cnp.PyArray_ITEMSIZE(b)):
-        for d in range(cnp.PyArray_NDIM(a)):
-            if (cnp.PyArray_DIM(a, d) != cnp.PyArray_DIM(b, d)
-                    or cnp.PyArray_STRIDE(a, d) != cnp.PyArray_STRIDE(b, d)):
-                return 2
-        return 1
-    return 2
-
-
-def cpu_levels():
-    """The SIMD levels this CPU supports beyond the baseline."""
-    return {"avx2": bool(fastact_cpu_avx2()), "avx512": bool(fastact_cpu_avx512())}
-
-
-def max_threads():
-    """omp_get_max_threads() of the calling thread (1 without OpenMP)."""
-    return omp_get_max_threads()
-
+# What this module was compiled for, for show_config(); the facts every
+# SIMD level shares are in fastact._runtime.build_info().
 
 def build_info():
     return {
-        "openmp_version": FASTACT_OPENMP_VERSION,
         "simd": FASTACT_SIMD.decode(),
-        "compiler": FASTACT_COMPILER.decode(),
         "flags": FASTACT_BUILD_FLAGS.decode(),
         "serial_threshold": SERIAL_THRESHOLD,
         "debug_checks": bool(FASTACT_DEBUG_ON),
         "chunk": CHUNK,
     }
-
-
-OPS = {"relu": OP_RELU, "leaky_relu": OP_LEAKY,
-       "relu_grad": OP_RELU_GRAD, "leaky_relu_grad": OP_LEAKY_GRAD}

@@ -17,3 +17,9 @@ cdef struct Ticket:
 # the call is done. max_team < 2 returns 1 at once and times nothing.
 cdef int begin(Ticket* t, int kind, Py_ssize_t n, int max_team) noexcept nogil
 cdef void end(Ticket* t) noexcept nogil
+
+# Calls above the serial threshold register while they run: share() returns
+# the threads this call may use (n_threads divided among the calls in
+# flight); pair it with unshare().
+cdef int share(int n_threads) noexcept nogil
+cdef void unshare() noexcept nogil

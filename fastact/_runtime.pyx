@@ -1,3 +1,8 @@
+# The runtime, compiled once: the thread policy (for each call above the
+# serial threshold, run serially or in parallel, chosen from times measured
+# in this process), the count of calls in flight, and the build, CPU and
+# array facts the Python layer needs.
+#
 # The thread policy: for each call above the serial threshold, run serially
 # or in parallel, chosen from times measured in this process.
 #
@@ -53,6 +58,19 @@
 # are bitwise identical for any thread count).
 
 from libc.stdlib cimport calloc, free
+
+cimport numpy as cnp
+
+cnp.import_array()
+
+cdef extern from "_support.h":
+    int fastact_enter() noexcept nogil
+    void fastact_leave() noexcept nogil
+    int fastact_cpu_avx2()
+    int fastact_cpu_avx512()
+    int omp_get_max_threads() noexcept nogil
+    int FASTACT_OPENMP_VERSION
+    const char* FASTACT_COMPILER
 
 cdef extern from *:
     """
@@ -325,7 +343,8 @@ def stats():
     """Calls timed by the policy since import: serial and parallel
     runs, parallel probes, and the parallel runs that were slower than serial."""
     return {"mode": mode(), "serial": _policy.n_serial, "parallel": _policy.n_parallel,
-            "probes": _policy.n_probes, "losses": _policy.n_losses}
+            "probes": _policy.n_probes, "losses": _policy.n_losses,
+            "calls_shared": _calls_shared}
 
 
 def parameters():
@@ -369,3 +388,160 @@ cdef class Model:
 _env = __import__("os").environ.get("FASTACT_THREAD_POLICY", "").strip().lower()
 if _env:
     set_mode(_env)
+
+
+# --------------------------------------------------------------------------
+# Calls in flight: k calls above the serial threshold running at once (from
+# a pool of Python threads, say) get max(1, n_threads // k) threads each, so
+# Python threads do not multiply OpenMP teams into oversubscription.
+
+cdef Py_ssize_t _calls_shared = 0   # calls whose thread count was shared down
+
+
+cdef int share(int n_threads) noexcept nogil:
+    global _calls_shared
+    cdef int k = fastact_enter()
+    if k > 1 and n_threads > 1:
+        _calls_shared += 1
+        return max(1, n_threads // k)
+    return n_threads
+
+
+cdef void unshare() noexcept nogil:
+    fastact_leave()
+
+
+# --------------------------------------------------------------------------
+# Build, CPU and array facts for the Python layer, compiled once. The array
+# facts run at C speed: the per-call cost at n = 1 is about what
+# np.maximum(x, 0, out=x) costs, and ndarray.flags or np.may_share_memory
+# alone cost 40-200 ns each.
+
+def cpu_levels():
+    """The SIMD levels this CPU supports beyond the baseline."""
+    return {"avx2": bool(fastact_cpu_avx2()), "avx512": bool(fastact_cpu_avx512())}
+
+
+def max_threads():
+    """omp_get_max_threads() of the calling thread (1 without OpenMP)."""
+    return omp_get_max_threads()
+
+
+def build_info():
+    """The facts every kernel module shares (its SIMD level and flags are
+    in its own build_info())."""
+    return {"openmp_version": FASTACT_OPENMP_VERSION,
+            "compiler": FASTACT_COMPILER.decode()}
+
+
+LAYOUT_C = 1          # aligned and C-contiguous
+LAYOUT_F = 2          # aligned and Fortran-contiguous
+LAYOUT_WRITEABLE = 4
+
+
+def layout(cnp.ndarray a):
+    """LAYOUT_* bits of a."""
+    cdef int f = cnp.PyArray_FLAGS(a)
+    cdef int bits = 0
+    if f & cnp.NPY_ARRAY_ALIGNED:
+        if f & cnp.NPY_ARRAY_C_CONTIGUOUS:
+            bits |= LAYOUT_C
+        if f & cnp.NPY_ARRAY_F_CONTIGUOUS:
+            bits |= LAYOUT_F
+    if f & cnp.NPY_ARRAY_WRITEABLE:
+        bits |= LAYOUT_WRITEABLE
+    return bits
+
+
+cdef void _extent(cnp.ndarray a, char** lo, char** hi):
+    # The bytes [lo, hi) that a's elements can touch.
+    cdef char* base = <char*>cnp.PyArray_DATA(a)
+    cdef Py_ssize_t d, step, lo_off = 0, hi_off = cnp.PyArray_ITEMSIZE(a)
+    for d in range(cnp.PyArray_NDIM(a)):
+        if cnp.PyArray_DIM(a, d) == 0:
+            lo[0] = hi[0] = base
+            return
+        step = cnp.PyArray_STRIDE(a, d) * (cnp.PyArray_DIM(a, d) - 1)
+        if step < 0:
+            lo_off += step
+        else:
+            hi_off += step
+    lo[0] = base + lo_off
+    hi[0] = base + hi_off
+
+
+cdef bint _plain_float(object a, int typenum):
+    # An exact ndarray of the given float type (any, when typenum is -1),
+    # native byte order, aligned and C-contiguous.
+    cdef cnp.ndarray arr
+    if not cnp.PyArray_CheckExact(a):
+        return False
+    arr = <cnp.ndarray>a
+    cdef int t = cnp.PyArray_TYPE(arr)
+    if t != cnp.NPY_FLOAT32 and t != cnp.NPY_FLOAT64:
+        return False
+    if typenum != -1 and t != typenum:
+        return False
+    if not cnp.PyArray_ISNOTSWAPPED(arr):
+        return False
+    return (cnp.PyArray_FLAGS(arr) & (cnp.NPY_ARRAY_ALIGNED | cnp.NPY_ARRAY_C_CONTIGUOUS)) \
+        == (cnp.NPY_ARRAY_ALIGNED | cnp.NPY_ARRAY_C_CONTIGUOUS)
+
+
+cdef bint _same_shape(cnp.ndarray a, cnp.ndarray b):
+    cdef int d
+    if cnp.PyArray_NDIM(a) != cnp.PyArray_NDIM(b):
+        return False
+    for d in range(cnp.PyArray_NDIM(a)):
+        if cnp.PyArray_DIM(a, d) != cnp.PyArray_DIM(b, d):
+            return False
+    return True
+
+
+def plain(object a, object b, object out):
+    """True when the kernels can take a, b and out as they are, with nothing
+    to check or copy: exact ndarrays of one float dtype and one shape,
+    aligned and C-contiguous, `out` writeable and either one of the inputs
+    (the in-place call) or apart from both. b and out may be None. The
+    common call then skips the Python planning (the n = 1 cost)."""
+    if not _plain_float(a, -1):
+        return False
+    cdef int t = cnp.PyArray_TYPE(<cnp.ndarray>a)
+    if b is not None and not (_plain_float(b, t) and _same_shape(a, b)):
+        return False
+    if out is None:
+        return True
+    if not (_plain_float(out, t) and _same_shape(a, out)
+            and cnp.PyArray_FLAGS(<cnp.ndarray>out) & cnp.NPY_ARRAY_WRITEABLE):
+        return False
+    if out is not a and _overlap(out, a) == 2:
+        return False
+    return b is None or out is b or _overlap(out, b) != 2
+
+
+def overlap(cnp.ndarray a, cnp.ndarray b):
+    """0: a and b cannot share memory; 1: they are the same elements (same
+    start, shape and strides); 2: they may overlap otherwise (bounds test,
+    like np.may_share_memory)."""
+    return _overlap(a, b)
+
+
+cdef int _overlap(cnp.ndarray a, cnp.ndarray b):
+    cdef char *alo
+    cdef char *ahi
+    cdef char *blo
+    cdef char *bhi
+    cdef int d
+    _extent(a, &alo, &ahi)
+    _extent(b, &blo, &bhi)
+    if alo >= bhi or blo >= ahi:
+        return 0
+    if (cnp.PyArray_DATA(a) == cnp.PyArray_DATA(b)
+            and cnp.PyArray_NDIM(a) == cnp.PyArray_NDIM(b)
+            and cnp.PyArray_ITEMSIZE(a) == cnp.PyArray_ITEMSIZE(b)):
+        for d in range(cnp.PyArray_NDIM(a)):
+            if (cnp.PyArray_DIM(a, d) != cnp.PyArray_DIM(b, d)
+                    or cnp.PyArray_STRIDE(a, d) != cnp.PyArray_STRIDE(b, d)):
+                return 2
+        return 1
+    return 2

@@ -13,6 +13,7 @@ import importlib.util
 import os
 
 from . import _kernels as _baseline
+from ._runtime import cpu_levels
 
 ENV = "FASTACT_SIMD"
 LEVELS = ("avx512", "avx2", "baseline")  # best first
@@ -26,7 +27,7 @@ def built():
 
 def supported():
     """The levels that are built and that this CPU runs, best first."""
-    cpu = _baseline.cpu_levels()
+    cpu = cpu_levels()
     return [lv for lv in built() if lv == "baseline" or cpu[lv]]
 
 

@@ -10,7 +10,7 @@ import os
 
 import numpy as np
 
-from ._simd import kernels as _kernels
+from . import _runtime
 
 _F32 = np.dtype(np.float32)
 _F64 = np.dtype(np.float64)
@@ -60,9 +60,9 @@ def effective_n_threads(n_threads=None):
     ``show_config()``'s ``thread_policy`` and ``FASTACT_THREAD_POLICY``).
     """
     if n_threads is None:
-        n = _kernels.max_threads()
+        n = _runtime.max_threads()
     elif type(n_threads) is int and n_threads > 0:
-        n = min(n_threads, max(_kernels.max_threads(), _CPU_COUNT))
+        n = min(n_threads, max(_runtime.max_threads(), _CPU_COUNT))
     else:
         if isinstance(n_threads, (bool, np.bool_)):
             raise TypeError("n_threads must be an int or None, got a bool")
@@ -75,7 +75,7 @@ def effective_n_threads(n_threads=None):
         if n == 0:
             raise ValueError("n_threads=0 is not allowed: use None for the default, "
                              "a positive count, or a negative one (-1 = default)")
-        default = _kernels.max_threads()
+        default = _runtime.max_threads()
         if n < 0:
             n = max(1, default + 1 + n)
         else:
@@ -124,7 +124,7 @@ def check_out(out, shape, dtype, name="out"):
         raise ValueError(f"{name} has shape {out.shape}, expected {tuple(shape)}")
     if out.dtype is not dtype and out.dtype != dtype:
         raise TypeError(f"{name} has dtype {out.dtype}, expected {np.dtype(dtype).name}")
-    if not _kernels.layout(out) & _kernels.LAYOUT_WRITEABLE:
+    if not _runtime.layout(out) & _runtime.LAYOUT_WRITEABLE:
         raise ValueError(f"{name} is read-only")
 
 
@@ -156,23 +156,23 @@ def check_axis(axis, ndim):
     return axis % ndim
 
 
-_ORDER_BIT = {"C": _kernels.LAYOUT_C, "F": _kernels.LAYOUT_F}
+_ORDER_BIT = {"C": _runtime.LAYOUT_C, "F": _runtime.LAYOUT_F}
 
 
 def order_of(a):
     """'C' or 'F' when ``a`` is aligned and contiguous in that order (C first),
     else None: the kernels then work through an aligned contiguous copy."""
-    bits = _kernels.layout(a)
-    if bits & _kernels.LAYOUT_C:
+    bits = _runtime.layout(a)
+    if bits & _runtime.LAYOUT_C:
         return "C"
-    if bits & _kernels.LAYOUT_F:
+    if bits & _runtime.LAYOUT_F:
         return "F"
     return None
 
 
 def is_contiguous(a, order):
     """Aligned and contiguous in ``order``: what the kernels can use as is."""
-    return _kernels.layout(a) & _ORDER_BIT[order]
+    return _runtime.layout(a) & _ORDER_BIT[order]
 
 
 def pick_order(out, like):
@@ -205,7 +205,7 @@ def source(a, order, outs, alias_ok=False):
         return np.array(a, order=order)
     for dst in outs:
         if dst is not None and dst is not a:
-            shared = _kernels.overlap(a, dst)
+            shared = _runtime.overlap(a, dst)
             if shared == 2 or (shared == 1 and not alias_ok):
                 return np.array(a, order=order)
         elif dst is a and not alias_ok:

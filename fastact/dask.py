@@ -1,8 +1,11 @@
 """fastact on Dask arrays: every op, chunk by chunk, for data beyond one
 machine's memory or one machine (``pip install "fastact[dask]"``).
 
-* Element-wise ops run through ``map_blocks``, out of place: a block mutated
-  in place corrupts a persisted array (blocks are shared between graphs).
+* Element-wise ops (every entry of the registry, fastact/_ops.py) run
+  through ``map_blocks``, out of place: a block mutated in place corrupts a
+  persisted array (blocks are shared between graphs).
+* RReLU in training draws each block's slopes with a key derived from the
+  seed and the block's position (reproducible for a seed and a chunking).
 * PReLU needs every channel of a block: the channel axis is rechunked to a
   single chunk (channel counts are small). Its weight gradient is a tree
   reduction of per-block float64 partial sums, rounded to the data dtype once
@@ -17,10 +20,12 @@ In ``dask.distributed`` workers ``OMP_NUM_THREADS`` is 1 (set by the nanny),
 so ``n_threads=None`` means one thread per task: parallelism comes from the
 worker threads. Pass ``n_threads`` explicitly to use more per task.
 """
+import inspect
+
 import numpy as np
 
 import fastact
-from fastact import _api
+from fastact import _api, _ops
 from fastact._validate import as_data, check_axis, check_k, same_dtype, same_shape
 
 try:
@@ -28,8 +33,7 @@ try:
 except ImportError as e:  # pragma: no cover - depends on the environment
     raise ImportError('fastact.dask needs Dask: pip install "fastact[dask]"') from e
 
-__all__ = ["relu", "leaky_relu", "prelu", "maxout", "relu_backward",
-           "leaky_relu_backward", "prelu_backward", "maxout_backward"]
+__all__ = _ops.public_functions()
 
 
 def _dask(a, name):
@@ -45,45 +49,90 @@ def _same(a, a_name, b, b_name):
     same_shape(a, a_name, b, b_name)
 
 
-def relu(x, *, n_threads=None):
-    """:func:`fastact.relu` of a dask array."""
-    x = _dask(x, "x")
-    return x.map_blocks(fastact.relu, n_threads=n_threads, dtype=x.dtype)
-
-
-def leaky_relu(x, negative_slope=0.01, *, n_threads=None):
-    """:func:`fastact.leaky_relu` of a dask array."""
-    x = _dask(x, "x")
-    return x.map_blocks(fastact.leaky_relu, negative_slope, n_threads=n_threads,
-                        dtype=x.dtype)
-
-
-def _pair(grad_output, x, y):
-    _api._exactly_one(x, "x", y, "y")
+def _pair(grad_output, ref, ref_name):
     g = _dask(grad_output, "grad_output")
-    ref, name = (x, "x") if x is not None else (y, "y")
-    ref = _dask(ref, name)
-    _same(g, "grad_output", ref, name)
-    return g, ref.rechunk(g.chunks), name
+    ref = _dask(ref, ref_name)
+    _same(g, "grad_output", ref, ref_name)
+    return g, ref.rechunk(g.chunks)
 
 
-def relu_backward(grad_output, x=None, *, y=None, n_threads=None):
-    """:func:`fastact.relu_backward` of dask arrays."""
-    g, ref, name = _pair(grad_output, x, y)
-    return da.map_blocks(lambda gb, rb: fastact.relu_backward(gb, **{name: rb},
-                                                              n_threads=n_threads),
-                         g, ref, dtype=g.dtype)
+def _without_out(func):
+    """func's signature less ``out`` (results are new dask arrays)."""
+    sig = inspect.signature(func)
+    return sig.replace(parameters=[p for p in sig.parameters.values() if p.name != "out"])
 
 
-def leaky_relu_backward(grad_output, x=None, *, y=None, negative_slope=0.01, n_threads=None):
-    """:func:`fastact.leaky_relu_backward` of dask arrays."""
-    g, ref, name = _pair(grad_output, x, y)
-    if name == "y" and not float(negative_slope) >= 0:
-        raise ValueError("y= (the forward output) needs negative_slope >= 0; pass x=")
+def _wrap(op):
+    """The Dask wrappers of a registry entry's forward and backward. Their
+    parameters are checked at once, by the in-memory function on an empty
+    array of the data dtype (same errors, before any graph is built)."""
+    forward = getattr(fastact, op.name)
+    backward = getattr(fastact, op.name + "_backward")
+
+    def fwd(x, *args, n_threads=None, **kwargs):
+        x = _dask(x, "x")
+        forward(np.empty(0, x.dtype), *args, **kwargs)
+        return x.map_blocks(forward, *args, n_threads=n_threads, dtype=x.dtype, **kwargs)
+
+    def bwd(grad_output, x=None, *, y=None, n_threads=None, **kwargs):
+        if op.y:
+            _api._exactly_one(x, "x", y, "y")
+        else:
+            _api._required(x, "x")
+        name = "x" if x is not None else "y"
+        g, ref = _pair(grad_output, x if x is not None else y, name)
+        empty = np.empty(0, g.dtype)
+        backward(empty, **{name: empty}, **kwargs)
+        return da.map_blocks(lambda gb, rb: backward(gb, **{name: rb}, n_threads=n_threads,
+                                                     **kwargs),
+                             g, ref, dtype=g.dtype)
+
+    for func, target in ((fwd, forward), (bwd, backward)):
+        func.__name__ = func.__qualname__ = target.__name__
+        func.__signature__ = _without_out(target)
+        func.__doc__ = f":func:`fastact.{target.__name__}` of dask arrays, block by block."
+    return {forward.__name__: fwd, backward.__name__: bwd}
+
+
+for _op in _ops.ELEMENTWISE:
+    globals().update(_wrap(_op))
+del _op
+
+
+def rrelu(x, lower=0.125, upper=1 / 3, *, training=False, seed=None, return_noise=False,
+          n_threads=None):
+    """:func:`fastact.rrelu` of a dask array. In training, each block draws its
+    slopes with its own key, derived from the seed's key and the block's
+    position: reproducible for a seed and a chunking (the slopes differ from
+    those of the in-memory call on the whole array, whose positions count
+    over the whole array)."""
+    x = _dask(x, "x")
+    fastact.rrelu(np.empty(0, x.dtype), lower, upper, training=training, seed=0)
+    key = _api.rrelu_key(seed) if training else 0
+
+    def block(b, block_id=None, part=0):
+        s = int(np.random.SeedSequence([key, *block_id]).generate_state(1, np.uint64)[0])
+        r = fastact.rrelu(b, lower, upper, training=training, seed=s,
+                          return_noise=return_noise, n_threads=n_threads)
+        return r[part] if return_noise else r
+
+    y = x.map_blocks(block, dtype=x.dtype)
+    if not return_noise:
+        return y
+    return y, x.map_blocks(block, part=1, dtype=x.dtype)
+
+
+def rrelu_backward(grad_output, x=None, *, noise=None, lower=0.125, upper=1 / 3,
+                   training=False, n_threads=None):
+    """:func:`fastact.rrelu_backward` of dask arrays."""
+    name, ref = ("noise", noise) if training else ("x", x)
+    _api._required(ref, name, f" when training={bool(training)}")
+    g, ref = _pair(grad_output, ref, name)
+    empty = np.empty(0, g.dtype)
+    fastact.rrelu_backward(empty, **{name: empty}, lower=lower, upper=upper, training=training)
     return da.map_blocks(
-        lambda gb, rb: fastact.leaky_relu_backward(gb, **{name: rb},
-                                                   negative_slope=negative_slope,
-                                                   n_threads=n_threads),
+        lambda gb, rb: fastact.rrelu_backward(gb, **{name: rb}, lower=lower, upper=upper,
+                                              training=training, n_threads=n_threads),
         g, ref, dtype=g.dtype)
 
 

@@ -10,16 +10,7 @@ import functools
 
 import numpy as np
 
-__all__ = [
-    "relu",
-    "leaky_relu",
-    "prelu",
-    "maxout",
-    "relu_backward",
-    "leaky_relu_backward",
-    "prelu_backward",
-    "maxout_backward",
-]
+from . import _ops
 
 
 def _quiet(func):
@@ -32,31 +23,31 @@ def _quiet(func):
     return wrapper
 
 
-@_quiet
-def relu(x):
-    # np.maximum propagates NaN.
-    x = np.asarray(x)
-    return np.maximum(x, x.dtype.type(0))
+# --------------------------------------------------------------------------
+# The element-wise ops: the twins stated in the registry (fastact/_ops.py),
+# under the public names and signatures (less ``out`` and ``n_threads``).
+
+def _twins(op):
+    scope = {"op": op, "np": np}
+    params = ", ".join(p.name for p in op.params)
+    src = f"""
+def {op.name}({_ops.signature(op, False, api=False)}):
+    return op.numpy(np.asarray(x), {params})
+
+def {op.name}_backward({_ops.signature(op, True, api=False)}):
+    ref = np.asarray(x if x is not None else {'y' if op.y else 'None'})
+    return op.numpy_backward(np.asarray(grad_output), ref, {params})
+"""
+    exec(src, scope)  # noqa: S102 - source built from the registry entry
+    for name in op.functions:
+        scope[name].__module__ = __name__
+        scope[name].__doc__ = f"Plain-NumPy twin of :func:`fastact.{name}`."
+    return {name: _quiet(scope[name]) for name in op.functions}
 
 
-@_quiet
-def leaky_relu(x, negative_slope=0.01):
-    x = np.asarray(x)
-    return np.where(x > 0, x, x.dtype.type(negative_slope) * x)
-
-
-@_quiet
-def relu_backward(grad_output, x=None, *, y=None):
-    ref = np.asarray(x if x is not None else y)
-    g = np.asarray(grad_output)
-    return np.where(ref <= 0, g.dtype.type(0), g)
-
-
-@_quiet
-def leaky_relu_backward(grad_output, x=None, *, y=None, negative_slope=0.01):
-    ref = np.asarray(x if x is not None else y)
-    g = np.asarray(grad_output)
-    return np.where(ref > 0, g, g.dtype.type(negative_slope) * g)
+for _op in _ops.ELEMENTWISE:
+    globals().update(_twins(_op))
+del _op
 
 
 def _channel_weight(weight, x, axis):
@@ -115,3 +106,69 @@ def maxout_backward(grad_output, k, x=None, *, indices=None, axis=-1):
     np.put_along_axis(grad, im[..., None], gm[..., None], axis=-1)
     grad = grad.reshape(gm.shape[:-1] + (gm.shape[-1] * k,))
     return np.moveaxis(grad, -1, axis)
+
+
+# --------------------------------------------------------------------------
+# RReLU: the same slopes as the kernels, from the same counter-based hash
+# written with NumPy's uint32 arithmetic (see docs/design.md).
+
+def _fmix32(h):
+    h = h ^ (h >> np.uint32(16))
+    h = h * np.uint32(0x85EBCA6B)
+    h = h ^ (h >> np.uint32(13))
+    h = h * np.uint32(0xC2B2AE35)
+    return h ^ (h >> np.uint32(16))
+
+
+def _word(pos, k0, k1):
+    lo = (pos & 0xFFFFFFFF).astype(np.uint32)
+    hi = (pos >> 32).astype(np.uint32)
+    return _fmix32(_fmix32(lo ^ np.uint32(k0)) ^ hi ^ np.uint32(k1))
+
+
+def rrelu_slopes(shape, dtype, lower, upper, key):
+    """The training slope of every element of an array of this shape, by
+    C-order position: uniform in [lower, upper] rounded to ``dtype``."""
+    pos = np.arange(int(np.prod(shape)), dtype=np.uint64).reshape(shape)
+    k0, k1 = key & 0xFFFFFFFF, key >> 32
+    a = _word(pos, k0, k1)
+    t = np.dtype(dtype).type
+    if np.dtype(dtype) == np.float32:
+        u = (np.uint32(0x3F800000) | (a >> np.uint32(9))).view(np.float32) - t(1)
+    else:
+        b = _word(pos, k1 ^ 0x9E3779B9, k0 ^ 0x7F4A7C15).astype(np.uint64)
+        bits = np.uint64(0x3FF0000000000000) | (a.astype(np.uint64) << np.uint64(20)) \
+            ^ (b >> np.uint64(12))
+        u = bits.view(np.float64) - t(1)
+    lo, hi = t(lower), t(upper)
+    return np.minimum(np.maximum(lo * (t(1) - u) + hi * u, lo), hi)
+
+
+@_quiet
+def rrelu(x, lower=0.125, upper=1 / 3, *, training=False, seed=None, return_noise=False):
+    from ._api import rrelu_key
+
+    x = np.asarray(x)
+    t = x.dtype.type
+    if training:
+        r = rrelu_slopes(x.shape, x.dtype, lower, upper, rrelu_key(seed))
+        y = np.where(x <= 0, x * r, x)
+        noise = np.where(x <= 0, r, t(1))
+    else:
+        s = t((float(lower) + float(upper)) / 2)
+        y = np.where(x > 0, x, s * x)
+        noise = np.where(x <= 0, s, t(1))
+    return (y, noise) if return_noise else y
+
+
+@_quiet
+def rrelu_backward(grad_output, x=None, *, noise=None, lower=0.125, upper=1 / 3,
+                   training=False):
+    g = np.asarray(grad_output)
+    if training:
+        return g * np.asarray(noise)
+    s = g.dtype.type((float(lower) + float(upper)) / 2)
+    return np.where(np.asarray(x) > 0, g, s * g)
+
+
+__all__ = _ops.public_functions()

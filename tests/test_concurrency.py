@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 
 import fastact
-from fastact import _simd, reference as ref
+from fastact import _runtime, reference as ref
 from helpers import assert_same, salted
 
 
@@ -87,8 +87,7 @@ def test_concurrent_calls_share_the_thread_budget():
     Python threads does not multiply OpenMP teams."""
     if fastact.effective_n_threads() < 2:
         pytest.skip("one thread by default here")
-    kernels = _simd.kernels
-    before = kernels.stats()["calls_shared"]
+    before = _runtime.stats()["calls_shared"]
     x = salted(2_000_000, np.float32)
     expected = ref.relu(x)
     barrier = threading.Barrier(8)
@@ -105,7 +104,7 @@ def test_concurrent_calls_share_the_thread_budget():
     for t in threads:
         t.join(timeout=300)
     assert all(results) and len(results) == 80
-    assert kernels.stats()["calls_shared"] - before >= 20
+    assert _runtime.stats()["calls_shared"] - before >= 20
 
 
 def _spin(stop):

@@ -11,7 +11,7 @@ import numpy as np
 import pytest
 
 import fastact
-from fastact import reference
+from fastact import _runtime, reference
 from fastact._simd import kernels as _kernels
 from helpers import salted
 
@@ -29,7 +29,7 @@ def _run_python(code, env=None, timeout=120):
 
 
 def test_n_threads_rules():
-    d = _kernels.max_threads()
+    d = _runtime.max_threads()
     assert fastact.effective_n_threads(None) == d
     assert fastact.effective_n_threads(-1) == d
     assert fastact.effective_n_threads(-2) == max(1, d - 1)
@@ -158,7 +158,7 @@ def test_show_config(capsys):
         fastact.show_config(mode="yaml")
 
 
-OPENMP = _kernels.build_info()["openmp_version"] > 0
+OPENMP = _runtime.build_info()["openmp_version"] > 0
 
 
 def test_openmp_build_is_reported_and_required_in_ci():

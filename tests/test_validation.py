@@ -245,5 +245,5 @@ def test_unknown_elementwise_op_code_is_refused_before_any_write():
     x = np.ones(70_001, np.float32)
     out = np.full_like(x, 7.0)
     with pytest.raises(ValueError, match="op code"):
-        kernels.elementwise(max(kernels.OPS.values()) + 1, x, x, out, 0.5, 1)
+        kernels.elementwise(max(kernels.OPS.values()) + 1, x, x, out, None, 0.5, 0.0, 0, 1)
     assert np.all(out == 7.0)

@@ -1,0 +1,442 @@
+"""The registry of fastact's ops: one entry per public activation.
+
+Each entry states, in one place, what the rest of the package needs to know
+about an op: its name and parameters, the rule it computes and the rule of its
+gradient (as written in the docs), which backward inputs it accepts, the
+kernel codes that compute it, its plain-NumPy twin, its PyTorch oracle and
+peer, and the NumPy idiom it is benchmarked against. From this table:
+
+* ``fastact._api`` generates the public functions of the element-wise ops
+  (forward and ``*_backward``, signatures and docstrings included);
+* ``fastact.reference`` exposes the twins under the public names;
+* ``fastact.dask`` wraps every element-wise op;
+* ``python -m fastact``, ``--peers`` and the asv suite take their cases from it;
+* the tests run every generic check over it, and check that the stubs
+  (the generated block of ``fastact/__init__.pyi``, see :func:`write_stub`), the
+  README's API table and every layer above cover each entry.
+
+Adding a piecewise op: its scalar rules and op codes in ``_kernels.pyx``, one
+:class:`Elementwise` entry here, a row in the README (``docs``), and the
+regenerated stub.
+
+Ops whose signatures do not fit the element-wise mould (``prelu``, ``maxout``,
+``rrelu``) are written by hand in ``fastact/_api.py``; they have entries here
+too (:class:`Custom`), so every check of completeness covers them.
+"""
+import dataclasses
+import math
+import os
+from typing import Callable
+
+import numpy as np
+
+REQUIRED = object()  # a parameter without a default
+
+# float32(v) is infinite from here up: 2**128 - 2**103, halfway between the
+# largest float32 and 2**128, rounds to even, which is the infinity.
+F32_OVERFLOW = 3.4028235677973366e38
+
+
+@dataclasses.dataclass(frozen=True)
+class Param:
+    """A real parameter: rounded to the data dtype before use. ``finite``:
+    NaN or an infinity (after rounding) raises ``ValueError``."""
+
+    name: str
+    default: object = REQUIRED
+    doc: str = ""
+    finite: bool = True
+    # False: the derivative does not use it; the backward still takes it, as
+    # an optional keyword when it has no default.
+    grad_uses: bool = True
+
+
+def _dt(x, v):
+    """v rounded to x's dtype."""
+    return x.dtype.type(v)
+
+
+def _clip6(t):
+    """min(max(t, 0), 6), NaN-propagating (np.maximum and np.minimum are)."""
+    return np.minimum(np.maximum(t, t.dtype.type(0)), t.dtype.type(6))
+
+
+@dataclasses.dataclass(frozen=True)
+class Elementwise:
+    """An element-wise activation whose functions are generated.
+
+    ``forward``/``backward``: the kernel op codes (names in
+    ``_kernels.OPS``); ``kernel_args(*params) -> (p0, p1)`` maps the public
+    parameters (Python floats) onto the kernel's two. ``y``: whether the
+    backward takes the forward output; ``y_error(*params)`` returns why not
+    for these parameters (or None). ``check(*params)`` raises ``ValueError``
+    for parameter combinations the op refuses.
+
+    ``numpy(x, *params)`` and ``numpy_backward(g, ref, *params)`` are the
+    twins (``ref`` is x, or y where allowed: the same formula);
+    ``torch(torch, x, *params, out)`` and ``torch_backward(torch, g, x,
+    *params, out)`` PyTorch's kernels for the same result (oracle and
+    benchmark peer); ``bench(x, out, *params)`` and ``bench_backward(g, x,
+    out, *params)`` the fastest NumPy idiom, for the benchmarks. ``sample``:
+    parameter values the tests and benchmarks use (inexact in binary where
+    that matters).
+    """
+
+    name: str
+    summary: str
+    rule: str
+    grad_rule: str
+    forward: str
+    backward: str
+    numpy: Callable
+    numpy_backward: Callable
+    bench: Callable
+    bench_backward: Callable
+    torch: Callable
+    torch_backward: Callable
+    params: tuple = ()
+    kernel_args: Callable = None
+    check: Callable = None
+    y: bool = False
+    y_error: Callable = None
+    sample: tuple = ()
+    notes: str = ""
+    example: str = ""  # doctest lines of the forward's docstring
+    # Torch's kernels differ from the formula here (documented in notes);
+    # the oracle test leaves these inputs out.
+    torch_skip_nan: bool = False
+    torch_skip_backward_f64: bool = False
+
+    @property
+    def generated(self):
+        return True
+
+    @property
+    def functions(self):
+        return (self.name, self.name + "_backward")
+
+    def args(self, values):
+        """The kernel's (p0, p1) for public parameter values (floats)."""
+        if self.kernel_args is not None:
+            return self.kernel_args(*values)
+        return (tuple(values) + (0.0, 0.0))[:2]
+
+
+@dataclasses.dataclass(frozen=True)
+class Custom:
+    """An op written by hand in fastact/_api.py (its twin in reference.py)."""
+
+    name: str
+    summary: str
+    functions: tuple
+
+    @property
+    def generated(self):
+        return False
+
+
+def _real(name, v):
+    """v as a Python float: TypeError for what is not a real number (bools
+    and strings included)."""
+    if type(v) is float or type(v) is int:
+        return float(v)
+    if not isinstance(v, (bool, np.bool_, str, bytes)):
+        try:
+            return float(v)
+        except (TypeError, ValueError):
+            pass
+    raise TypeError(f"{name} must be a real number, got {type(v).__name__}")
+
+
+def finite_params(params, values):
+    """The values as floats, checked: ``TypeError`` for a non-number,
+    ``ValueError`` for NaN or an infinity. Also the message of the
+    ``ValueError`` to raise if the data turn out to be float32 and a value
+    that must be finite overflows there (None when none does)."""
+    floats = []
+    f32_error = None
+    for p, v in zip(params, values):
+        f = _real(p.name, v)
+        if p.finite:
+            if not math.isfinite(f):
+                raise ValueError(f"{p.name} must be finite, got {f}")
+            if abs(f) >= F32_OVERFLOW and f32_error is None:
+                f32_error = (f"{p.name}={f} is infinite in float32, the data dtype "
+                             f"(parameters are rounded to it)")
+        floats.append(f)
+    return floats, f32_error
+
+
+# --------------------------------------------------------------------------
+# The element-wise ops. Rules are written as the docs state them; every
+# product and sum is formed in the data dtype, in the order written.
+
+def _threshold_np(x, o, th, v):
+    np.copyto(o, x)
+    np.copyto(o, v, where=x <= th)
+
+
+def _hardtanh_check(lo, hi):
+    if lo > hi:
+        raise ValueError(f"min_val must be <= max_val, got min_val={lo}, max_val={hi}")
+
+
+def _leaky_y_error(s):
+    if not s >= 0:
+        return (f"y= (the forward output) needs negative_slope >= 0, got {s}: with a "
+                f"negative slope y > 0 also where x < 0, so pass x= instead")
+    return None
+
+
+ELEMENTWISE = (
+    Elementwise(
+        name="relu",
+        summary="Rectified linear unit, ``max(x, 0)``",
+        rule="0 if x < 0 else x",
+        grad_rule="0 if x <= 0 else g",
+        notes="NaN stays NaN (unlike ``np.where(x > 0, x, 0)``), ``+inf`` stays, "
+              "``-inf`` gives 0. The gradient is 0 at the kink ``x == 0`` and a NaN "
+              "``x`` passes it, as PyTorch's ``threshold_backward``; ``y`` is "
+              "``<= 0`` exactly where ``x`` is.",
+        example="""
+>>> x = np.array([-1.5, 0.0, 2.0, np.nan], dtype=np.float32)
+>>> fastact.relu(x, out=x)   # in place: x itself is returned
+array([ 0.,  0.,  2., nan], dtype=float32)""",
+        forward="relu", backward="relu_grad", y=True,
+        numpy=lambda x: np.maximum(x, _dt(x, 0)),
+        numpy_backward=lambda g, x: np.where(x <= 0, _dt(g, 0), g),
+        bench=lambda x, o: np.maximum(x, 0, out=o),
+        bench_backward=lambda g, x, o: np.multiply(g, x > 0, out=o),
+        torch=lambda torch, x, o: torch.clamp_min(x, 0, out=o),
+        torch_backward=lambda torch, g, x, o: torch.ops.aten.threshold_backward.grad_input(
+            g, x, 0, grad_input=o),
+    ),
+    Elementwise(
+        name="leaky_relu",
+        summary="Leaky ReLU",
+        rule="x if x > 0 else s * x",
+        grad_rule="g if x > 0 else s * g",
+        notes="``s`` is ``negative_slope`` rounded to the data dtype; ``-1`` gives "
+              "``|x|`` (absolute-value rectification), ``0`` ReLU. NaN stays NaN. "
+              "The gradient takes the slope side at the kink and for NaN ``x`` "
+              "(as PyTorch). ``y=`` needs ``negative_slope >= 0``.",
+        params=(Param("negative_slope", 0.01, "slope below zero", finite=False),),
+        example="""
+>>> fastact.leaky_relu(np.array([-2.0, 3.0]), negative_slope=-1)  # |x|
+array([2., 3.])""",
+        forward="leaky_relu", backward="leaky_relu_grad", y=True, y_error=_leaky_y_error,
+        sample=(0.2,),
+        numpy=lambda x, s: np.where(x > 0, x, _dt(x, s) * x),
+        numpy_backward=lambda g, x, s: np.where(x > 0, g, _dt(g, s) * g),
+        bench=lambda x, o, s: np.maximum(x, np.multiply(x, _dt(x, s), out=o), out=o),
+        bench_backward=lambda g, x, o, s: np.multiply(
+            g, (x > 0) * (1 - _dt(x, s)) + _dt(x, s), out=o),
+        torch=lambda torch, x, s, o: torch._C._nn.leaky_relu(x, s, out=o),
+        torch_backward=lambda torch, g, x, s, o: torch.ops.aten.leaky_relu_backward.grad_input(
+            g, x, s, False, grad_input=o),
+    ),
+    Elementwise(
+        name="relu6",
+        summary="ReLU6, ReLU clipped at 6",
+        rule="0 if x < 0 else (6 if x > 6 else x)",
+        grad_rule="0 if (x <= 0 or x >= 6) else g",
+        notes="NaN stays NaN; the gradient is 0 at both kinks. ``y=`` gives the "
+              "same gradient as ``x=``.",
+        example="""
+>>> fastact.relu6(np.array([-1.0, 3.0, 8.0]))
+array([0., 3., 6.])""",
+        forward="hardtanh", backward="hardtanh_grad", y=True,
+        kernel_args=lambda: (0.0, 6.0),
+        numpy=lambda x: np.minimum(np.maximum(x, _dt(x, 0)), _dt(x, 6)),
+        numpy_backward=lambda g, x: np.where((x <= 0) | (x >= 6), _dt(g, 0), g),
+        bench=lambda x, o: np.clip(x, 0, 6, out=o),
+        bench_backward=lambda g, x, o: np.multiply(g, (x > 0) & (x < 6), out=o),
+        torch=lambda torch, x, o: torch.ops.aten.hardtanh.out(x, 0.0, 6.0, out=o),
+        torch_backward=lambda torch, g, x, o: torch.ops.aten.hardtanh_backward.grad_input(
+            g, x, 0.0, 6.0, grad_input=o),
+    ),
+    Elementwise(
+        name="hardtanh",
+        summary="Hardtanh, ``x`` clipped to ``[min_val, max_val]``",
+        rule="min_val if x < min_val else (max_val if x > max_val else x)",
+        grad_rule="0 if (x <= min_val or x >= max_val) else g",
+        notes="``min_val > max_val`` raises ``ValueError``. NaN stays NaN; the "
+              "gradient is 0 at both kinks. ``y=`` gives the same gradient as ``x=``.",
+        params=(Param("min_val", -1.0, "lower bound"), Param("max_val", 1.0, "upper bound")),
+        example="""
+>>> fastact.hardtanh(np.array([-3.0, 0.5, 3.0]), -2.0, 2.0)
+array([-2. ,  0.5,  2. ])""",
+        forward="hardtanh", backward="hardtanh_grad", y=True, check=_hardtanh_check,
+        sample=(-0.7, 1.3),
+        numpy=lambda x, lo, hi: np.where(x < _dt(x, lo), _dt(x, lo),
+                                         np.where(x > _dt(x, hi), _dt(x, hi), x)),
+        numpy_backward=lambda g, x, lo, hi: np.where((x <= _dt(x, lo)) | (x >= _dt(x, hi)),
+                                                     _dt(g, 0), g),
+        bench=lambda x, o, lo, hi: np.clip(x, _dt(x, lo), _dt(x, hi), out=o),
+        bench_backward=lambda g, x, o, lo, hi: np.multiply(
+            g, (x > _dt(x, lo)) & (x < _dt(x, hi)), out=o),
+        torch=lambda torch, x, lo, hi, o: torch.ops.aten.hardtanh.out(x, lo, hi, out=o),
+        torch_backward=lambda torch, g, x, lo, hi, o: torch.ops.aten.hardtanh_backward.grad_input(
+            g, x, lo, hi, grad_input=o),
+    ),
+    Elementwise(
+        name="threshold",
+        summary="Threshold: ``x`` above ``threshold``, ``value`` elsewhere",
+        rule="value if x <= threshold else x",
+        grad_rule="0 if x <= threshold else g",
+        notes="NaN stays NaN (it is not ``<= threshold``) and passes the gradient.",
+        params=(Param("threshold", doc="the cut"), Param("value", doc="the value at and below it", grad_uses=False)),
+        example="""
+>>> fastact.threshold(np.array([-1.0, 0.1, 2.0]), 0.5, -9.0)
+array([-9., -9.,  2.])""",
+        forward="threshold", backward="threshold_grad",
+        sample=(0.3, -2.5),
+        numpy=lambda x, th, v: np.where(x <= _dt(x, th), _dt(x, v), x),
+        numpy_backward=lambda g, x, th, v: np.where(x <= _dt(x, th), _dt(g, 0), g),
+        bench=lambda x, o, th, v: _threshold_np(x, o, _dt(x, th), _dt(x, v)),
+        bench_backward=lambda g, x, o, th, v: np.multiply(g, x > _dt(x, th), out=o),
+        torch=lambda torch, x, th, v, o: torch.ops.aten.threshold.out(x, th, v, out=o),
+        torch_backward=lambda torch, g, x, th, v, o: torch.ops.aten.threshold_backward.grad_input(
+            g, x, th, grad_input=o),
+    ),
+    Elementwise(
+        name="hardsigmoid",
+        summary="Hard sigmoid, the piecewise-linear sigmoid of MobileNetV3",
+        rule="min(max(x + 3, 0), 6) / 6",
+        grad_rule="g * s6 if -3 < x < 3 else 0",
+        notes="min and max propagate NaN; the result is a true division by 6. "
+              "``s6`` is 1/6 rounded to the data dtype (PyTorch's float64 kernel "
+              "uses the float32 constant; fastact does not), and a NaN ``x`` "
+              "gives a 0 gradient.",
+        example="""
+>>> fastact.hardsigmoid(np.array([-4.0, 0.0, 1.5, 4.0]))
+array([0.  , 0.5 , 0.75, 1.  ])""",
+        forward="hardsigmoid", backward="hardsigmoid_grad",
+        numpy=lambda x: _clip6(x + _dt(x, 3)) / _dt(x, 6),
+        numpy_backward=lambda g, x: np.where((x > -3) & (x < 3),
+                                             g * (_dt(g, 1) / _dt(g, 6)), _dt(g, 0)),
+        bench=lambda x, o: np.divide(np.clip(np.add(x, 3, out=o), 0, 6, out=o), 6, out=o),
+        bench_backward=lambda g, x, o: np.multiply(
+            g, ((x > -3) & (x < 3)) * _dt(g, 1 / 6), out=o),
+        torch=lambda torch, x, o: torch.ops.aten.hardsigmoid.out(x, out=o),
+        torch_backward=lambda torch, g, x, o: torch.ops.aten.hardsigmoid_backward.grad_input(
+            g, x, grad_input=o),
+        torch_skip_nan=True, torch_skip_backward_f64=True,
+    ),
+    Elementwise(
+        name="hardswish",
+        summary="Hard swish, ``x * hardsigmoid(x)`` as MobileNetV3 writes it",
+        rule="x * min(max(x + 3, 0), 6) / 6",
+        grad_rule="0 if x <= -3 else (g * (x / 3 + 0.5) if x < 3 else g)",
+        notes="Formed left to right: ``(x * min(max(x + 3, 0), 6)) / 6``. NaN stays "
+              "NaN and a NaN ``x`` passes the gradient.",
+        example="""
+>>> fastact.hardswish(np.array([-4.0, -1.5, 0.0, 1.5, 4.0]))
+array([-0.   , -0.375,  0.   ,  1.125,  4.   ])""",
+        forward="hardswish", backward="hardswish_grad",
+        numpy=lambda x: x * _clip6(x + _dt(x, 3)) / _dt(x, 6),
+        numpy_backward=lambda g, x: np.where(
+            x <= -3, _dt(g, 0), np.where(x < 3, g * (x / _dt(x, 3) + _dt(x, 0.5)), g)),
+        bench=lambda x, o: np.divide(np.multiply(
+            np.clip(np.add(x, 3, out=o), 0, 6, out=o), x, out=o), 6, out=o),
+        bench_backward=lambda g, x, o: np.copyto(o, np.where(
+            x <= -3, 0, np.where(x < 3, g * (x / 3 + _dt(x, 0.5)), g))),
+        torch=lambda torch, x, o: torch.ops.aten.hardswish.out(x, out=o),
+        torch_backward=lambda torch, g, x, o: torch.ops.aten.hardswish_backward.out(
+            g, x, out=o),
+        torch_skip_nan=True,
+    ),
+)
+
+CUSTOM = (
+    Custom("prelu", "Parametric ReLU, one learned slope per channel",
+           ("prelu", "prelu_backward")),
+    Custom("maxout", "Maxout over groups of k consecutive elements",
+           ("maxout", "maxout_backward")),
+    Custom("rrelu", "Randomized leaky ReLU, slopes drawn while training",
+           ("rrelu", "rrelu_backward")),
+)
+
+REGISTRY = {op.name: op for op in ELEMENTWISE + CUSTOM}
+
+
+def public_functions():
+    """Every public op function's name, forward then backward, in registry order."""
+    return [f for op in REGISTRY.values() for f in op.functions]
+
+
+# --------------------------------------------------------------------------
+# Signatures, shared by the generated functions, the twins and the stubs.
+
+def default(p, backward):
+    if p.default is not REQUIRED:
+        return p.default
+    return None if backward and not p.grad_uses else REQUIRED
+
+
+def signature(op, backward, api=True, types=False):
+    """The parameter list of an element-wise op's forward or backward
+    function, as Python source: the public one (``api``) or its twin's
+    (no ``out``, no ``n_threads``), with stub annotations (``types``)."""
+    arr = ": ArrayLike" if types else ""
+    opt_arr = ": ArrayLike | None" if types else ""
+
+    def param(p, backward):
+        d = default(p, backward)
+        ann = "" if not types else (": float" if d is REQUIRED else
+                                    ": float | None" if d is None else ": float")
+        if d is REQUIRED:
+            return p.name + ann
+        return f"{p.name}{ann}{' = ' if types else '='}{d!r}"
+
+    eq = " = " if types else "="
+    if not backward:
+        parts = ["x" + arr] + [param(p, False) for p in op.params]
+        if api:
+            parts.append("out" + (": _Float | None" if types else "") + eq + "None")
+            parts += ["*", "n_threads" + (": _Threads" if types else "") + eq + "None"]
+        return ", ".join(parts)
+    parts = ["grad_output" + arr, "x" + opt_arr + eq + "None", "*"]
+    if op.y:
+        parts.append("y" + opt_arr + eq + "None")
+    parts += [param(p, True) for p in op.params]
+    if api:
+        parts.append("out" + (": _Float | None" if types else "") + eq + "None")
+        parts.append("n_threads" + (": _Threads" if types else "") + eq + "None")
+    if parts[-1] == "*":
+        parts.pop()
+    return ", ".join(parts)
+
+
+STUB_BEGIN = ("# --- generated from fastact/_ops.py: do not edit; after a registry change run\n"
+              "# python -c 'from fastact import _ops; _ops.write_stub()' ---")
+STUB_END = "# --- end of generated stubs ---"
+
+
+def _stub_def(name, params):
+    line = f"def {name}({params}) -> _Float: ..."
+    if len(line) <= 88:
+        return line
+    body = "".join(f"    {p},\n" for p in params.split(", "))
+    return f"def {name}(\n{body}) -> _Float: ..."
+
+
+def stub_text():
+    """The stub lines of every generated function."""
+    lines = [STUB_BEGIN]
+    for op in ELEMENTWISE:
+        lines.append(_stub_def(op.name, signature(op, False, types=True)))
+        lines.append(_stub_def(op.name + "_backward", signature(op, True, types=True)))
+    lines.append(STUB_END)
+    return "\n".join(lines)
+
+
+def write_stub(path=None):
+    """Replace the generated block of the stub file (fastact/__init__.pyi)."""
+    path = path or os.path.join(os.path.dirname(os.path.abspath(__file__)), "__init__.pyi")
+    with open(path) as f:
+        text = f.read()
+    head, rest = text.split("# --- generated from fastact/_ops.py", 1)
+    tail = rest.split(STUB_END, 1)[1]
+    with open(path, "w") as f:
+        f.write(head + stub_text() + tail)
