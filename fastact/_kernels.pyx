@@ -150,16 +150,22 @@ cdef inline floating _threshold_grad(floating g, floating x, floating th) noexce
     return 0 if x <= th else g
 
 
+# Constants of the hard ops live in typed locals: Cython writes an integer
+# literal in a float expression as a C double (`x / 3` becomes `x / 3.0`),
+# which would form float32 expressions in double (other bits, and slower).
+
 cdef inline floating _relu6_of_shift(floating v) noexcept nogil:
     # min(max(v + 3, 0), 6), NaN-propagating: a NaN fails both tests.
-    cdef floating t = v + 3
+    cdef floating three = 3, six = 6
+    cdef floating t = v + three
     t = 0 if t < 0 else t
-    return 6 if t > 6 else t
+    return six if t > six else t
 
 
 cdef inline floating _hardsigmoid(floating v) noexcept nogil:
     # A true division by 6, as the formula is written (not a product by 1/6).
-    return _relu6_of_shift(v) / 6
+    cdef floating six = 6
+    return _relu6_of_shift(v) / six
 
 
 cdef inline floating _hardsigmoid_grad(floating g, floating x) noexcept nogil:
@@ -169,26 +175,28 @@ cdef inline floating _hardsigmoid_grad(floating g, floating x) noexcept nogil:
 
 
 cdef inline floating _hardswish(floating v) noexcept nogil:
-    # x * min(max(x + 3, 0), 6) / 6, left to right.
-    return v * _relu6_of_shift(v) / 6
+    # x * min(max(x + 3, 0), 6) / 6, left to right, each step in the dtype.
+    cdef floating six = 6
+    cdef floating p = v * _relu6_of_shift(v)
+    return p / six
 
 
 cdef inline floating _hardswish_grad(floating g, floating x) noexcept nogil:
-    # Every constant in the dtype: a double 0.5 would promote the sum.
-    cdef floating half = <floating>0.5
-    return 0 if x <= -3 else (g * (x / 3 + half) if x < 3 else g)
+    cdef floating three = 3, half = <floating>0.5
+    cdef floating slope = x / three + half
+    return 0 if x <= -3 else (g * slope if x < 3 else g)
 
 
 cdef inline floating _rrelu_slope(uint32_t lo, uint32_t hi, uint64_t key,
                                   floating lower, floating upper) noexcept nogil:
     # The slope of the element at C-order position hi * 2**32 + lo: uniform
     # in [lower, upper] (a convex combination, clamped against rounding).
-    cdef floating u, r
+    cdef floating u, r, one = 1
     if floating is float:
         u = fastact_unit_f32(lo, hi, key)
     else:
         u = fastact_unit_f64(lo, hi, key)
-    r = lower * (1 - u) + upper * u
+    r = lower * (one - u) + upper * u
     r = lower if r < lower else r
     return upper if r > upper else r
 

@@ -111,3 +111,37 @@ def sum_tolerance(terms, result_dtype):
     terms = terms[np.isfinite(terms)]
     bound = 4 * terms.size * np.finfo(np.float64).eps * np.abs(terms).sum()
     return bound, np.finfo(result_dtype).eps
+
+
+# --------------------------------------------------------------------------
+# The element-wise ops of the registry, as test cases: every generic test
+# runs over these, so a new registry entry is tested without editing tests.
+
+def _kwargs(op, values):
+    return {p.name: v for p, v in zip(op.params, values)}
+
+
+def registry_cases():
+    """name -> (number of data inputs, fastact call(args, **kw), reference on
+    the x-based inputs, forward used to make y or None). Each op with its
+    sample parameters: forward, backward from x, and backward from y where
+    the op takes y (the reference then sees x: the result must agree)."""
+    import fastact
+    from fastact import _ops, reference
+
+    cases = {}
+    for op in _ops.ELEMENTWISE:
+        fwd, bwd = getattr(fastact, op.name), getattr(fastact, op.name + "_backward")
+        rf, rb = getattr(reference, op.name), getattr(reference, op.name + "_backward")
+        p, kw = op.sample, _kwargs(op, op.sample)
+        cases[op.name] = (1, lambda a, fwd=fwd, p=p, **k: fwd(a[0], *p, **k),
+                          lambda a, rf=rf, p=p: rf(a[0], *p), None)
+        cases[op.name + "_backward_x"] = (
+            2, lambda a, bwd=bwd, kw=kw, **k: bwd(a[0], a[1], **kw, **k),
+            lambda a, rb=rb, kw=kw: rb(a[0], a[1], **kw), None)
+        if op.y:
+            cases[op.name + "_backward_y"] = (
+                2, lambda a, bwd=bwd, kw=kw, **k: bwd(a[0], y=a[1], **kw, **k),
+                lambda a, rb=rb, kw=kw: rb(a[0], a[1], **kw),
+                lambda x, rf=rf, p=p: rf(x, *p))
+    return cases

@@ -1,5 +1,6 @@
-"""relu, leaky_relu and their backward passes against the NumPy twins, over
-dtype x n_threads x out mode x memory layout x size, with edge values."""
+"""Every element-wise op of the registry (fastact/_ops.py), forward and
+backward, against its NumPy twin, over dtype x n_threads x out mode x memory
+layout x size, with edge values; then each op's rules value by value."""
 import functools
 
 import numpy as np
@@ -8,33 +9,24 @@ import pytest
 import fastact
 from fastact import reference as ref
 from helpers import (
-    DTYPES, LAYOUTS, SIZES, THREADS, assert_bits, assert_same, in_layout, salted,
+    DTYPES, LAYOUTS, THREADS, assert_bits, assert_same, in_layout, registry_cases, salted,
 )
+
+# Both sides of the serial threshold (32768) and of the chunk (16384), odd
+# lengths; 1_000_003 elements are in the thread-count test below.
+SIZES = [0, 1, 7, 1000, 70_001]
 
 SLOPE = 0.2  # a slope that is inexact in binary: rounding to the dtype matters
 
-# name -> (number of data inputs, fastact call, reference on the x-based inputs)
-# Backward ops from y get y = forward(x) as their second input and must give
-# the same result as from x.
+# name -> (number of data inputs, fastact call, reference on the x-based
+# inputs, forward that makes y or None): every registry op (helpers), plus
+# absolute-value rectification. Backward ops from y get y = forward(x) as
+# their second input and must give the same result as from x.
 OPS = {
-    "relu": (1, lambda a, **kw: fastact.relu(a[0], **kw), lambda a: ref.relu(a[0])),
-    "leaky_relu": (1, lambda a, **kw: fastact.leaky_relu(a[0], SLOPE, **kw),
-                   lambda a: ref.leaky_relu(a[0], SLOPE)),
+    **registry_cases(),
     "abs_rect": (1, lambda a, **kw: fastact.leaky_relu(a[0], -1, **kw),
-                 lambda a: np.abs(a[0])),
-    "relu_backward_x": (2, lambda a, **kw: fastact.relu_backward(a[0], a[1], **kw),
-                        lambda a: ref.relu_backward(a[0], a[1])),
-    "relu_backward_y": (2, lambda a, **kw: fastact.relu_backward(a[0], y=a[1], **kw),
-                        lambda a: ref.relu_backward(a[0], a[1])),
-    "leaky_backward_x": (2, lambda a, **kw: fastact.leaky_relu_backward(
-        a[0], a[1], negative_slope=SLOPE, **kw),
-        lambda a: ref.leaky_relu_backward(a[0], a[1], negative_slope=SLOPE)),
-    "leaky_backward_y": (2, lambda a, **kw: fastact.leaky_relu_backward(
-        a[0], y=a[1], negative_slope=SLOPE, **kw),
-        lambda a: ref.leaky_relu_backward(a[0], a[1], negative_slope=SLOPE)),
+                 lambda a: np.abs(a[0]), None),
 }
-FORWARD_OF_Y = {"relu_backward_y": ref.relu,
-                "leaky_backward_y": lambda x: ref.leaky_relu(x, SLOPE)}
 
 
 @functools.lru_cache(maxsize=None)
@@ -45,7 +37,8 @@ def _inputs(op, n, dtype):
         return (x,), (x,)
     g = salted(n, dtype, seed=2)
     x = salted(n, dtype, seed=3)
-    second = FORWARD_OF_Y[op](x) if op in FORWARD_OF_Y else x
+    make_y = OPS[op][3]
+    second = make_y(x) if make_y is not None else x
     return (g, second), (g, x)
 
 
@@ -56,7 +49,7 @@ def _inputs(op, n, dtype):
 @pytest.mark.parametrize("dtype", DTYPES)
 @pytest.mark.parametrize("op", OPS)
 def test_matrix(op, dtype, n_threads, mode, layout, size):
-    _, call, reference = OPS[op]
+    _, call, reference, _ = OPS[op]
     passed, for_ref = _inputs(op, size, dtype)
     args = [in_layout(a, layout) for a in passed]
     shape = args[0].shape
@@ -148,7 +141,7 @@ def test_inputs_numpy_accepts():
 
 @pytest.mark.parametrize("op", OPS)
 def test_zero_size_and_0d(op):
-    n_in, call, reference = OPS[op]
+    n_in, call, reference, _ = OPS[op]
     for shape in [(0,), (3, 0), (0, 5, 2)]:
         args = [np.zeros(shape, np.float32)] * n_in
         r = call(args)
@@ -213,3 +206,56 @@ def test_no_copies_for_contiguous_inputs():
         tracemalloc.stop()
         assert peak < 100_000, peak
 
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+def test_piecewise_rules_value_by_value(dtype):
+    """ReLU6, Hardtanh, Threshold, Hardsigmoid, Hardswish: each formula of
+    the API evaluated by hand in the dtype, at the kinks and the edges."""
+    t = dtype
+    nan, inf = np.nan, np.inf
+    x = np.array([-7, -3, -2.5, -1, -0.0, 0, 0.5, 1, 2.5, 3, 6, 7, nan, inf, -inf], t)
+    g = np.full_like(x, 5)
+    v = [t(a) for a in x]
+    five, s6 = t(5), t(1) / t(6)
+
+    def row(values):
+        return np.array(values, t)
+
+    assert_same(fastact.relu6(x), row([0, 0, 0, 0, 0, 0, .5, 1, 2.5, 3, 6, 6, nan, 6, 0]))
+    assert_same(fastact.relu6_backward(g, x),
+                row([0, 0, 0, 0, 0, 0, 5, 5, 5, 5, 0, 0, 5, 0, 0]))
+    assert_same(fastact.hardtanh(x),
+                row([-1, -1, -1, -1, 0, 0, .5, 1, 1, 1, 1, 1, nan, 1, -1]))
+    assert_same(fastact.hardtanh_backward(g, x),
+                row([0, 0, 0, 0, 5, 5, 5, 0, 0, 0, 0, 0, 5, 0, 0]))
+    assert_same(fastact.threshold(x, 0.5, -9),
+                row([-9] * 7 + [1, 2.5, 3, 6, 7, nan, inf, -9]))
+    assert_same(fastact.threshold_backward(g, x, threshold=0.5, value=-9),
+                row([0] * 7 + [5, 5, 5, 5, 5, 5, 5, 0]))
+    clip6 = [min(max(a + t(3), t(0)), t(6)) if a == a else a for a in v]
+    assert_same(fastact.hardsigmoid(x), row([c / t(6) for c in clip6]))
+    assert_same(fastact.hardsigmoid_backward(g, x),
+                row([five * s6 if -3 < a < 3 else 0 for a in v]))
+    with np.errstate(invalid="ignore"):
+        assert_same(fastact.hardswish(x), row([a * c / t(6) for a, c in zip(v, clip6)]))
+    assert_same(fastact.hardswish(x)[-1:], row([nan]))  # -inf * 0: the formula's NaN
+    assert_same(fastact.hardswish_backward(g, x),
+                row([0 if a <= -3 else (five * (a / t(3) + t(0.5)) if a < 3 else five)
+                     for a in v]))
+    # The y path of the clipped ops: the forward output gives the same gradient.
+    assert_same(fastact.relu6_backward(g, y=fastact.relu6(x)), fastact.relu6_backward(g, x))
+    assert_same(fastact.hardtanh_backward(g, y=fastact.hardtanh(x, -2, 2), min_val=-2,
+                                          max_val=2),
+                fastact.hardtanh_backward(g, x, min_val=-2, max_val=2))
+
+
+def test_parameters_are_rounded_to_the_dtype():
+    """Products and comparisons use the parameters rounded to the data dtype."""
+    x = np.array([0.1, 0.3, -3.0], np.float32)
+    f = np.float32
+    # threshold 0.1 rounds to float32(0.1): x[0] == it, so it is <= and replaced.
+    assert_same(fastact.threshold(x, 0.1, 0.7), np.array([f(0.7), f(0.3), f(0.7)]))
+    assert_same(fastact.hardtanh(x, -0.1, 0.1), np.array([f(0.1), f(0.1), f(-0.1)]))
+    x64 = x.astype(np.float64)  # float32(0.1) != 0.1 in float64: not <= 0.1
+    assert fastact.threshold(x64, 0.1, 0.7)[0] == x64[0]

@@ -4,6 +4,7 @@ import numpy as np
 import pytest
 
 import fastact
+from fastact import _ops
 from helpers import DTYPES, assert_same, salted
 
 SIZES = [7, 1000, 70_001]
@@ -13,22 +14,66 @@ def _t(torch, a):
     return torch.from_numpy(np.ascontiguousarray(a))
 
 
+def _values(op):
+    """Parameter sets to compare: the defaults (when there are) and the sample."""
+    sets = [op.sample]
+    if all(p.default is not _ops.REQUIRED for p in op.params):
+        sets.append(tuple(p.default for p in op.params))
+    if op.name == "leaky_relu":
+        sets += [(-1.0,), (0.0,)]
+    return sets
+
+
 @pytest.mark.parametrize("n", SIZES)
 @pytest.mark.parametrize("dtype", DTYPES)
-def test_relu_family_matches_torch(torch, dtype, n):
-    F = torch.nn.functional
+@pytest.mark.parametrize("name", [op.name for op in _ops.ELEMENTWISE])
+def test_elementwise_ops_match_torch(torch, name, dtype, n):
+    """Every element-wise op of the registry against its PyTorch kernel, bit
+    for bit, forward and backward, NaN and infinities included, except where
+    the entry records that PyTorch departs from the formula (its vectorised
+    paths on NaN gradients; hardsigmoid's float64 gradient, which uses the
+    float32 constant 1/6)."""
+    op = _ops.REGISTRY[name]
     x = salted(n, dtype, seed=1)
     g = salted(n, dtype, seed=2)
+    if op.torch_skip_nan:
+        x = np.where(np.isnan(x), dtype(0.25), x)
     tx, tg = _t(torch, x), _t(torch, g)
-    assert_same(fastact.relu(x), torch.relu(tx).numpy())
-    assert_same(fastact.relu_backward(g, x),
-                torch.ops.aten.threshold_backward(tg, tx, 0).numpy())
-    assert_same(fastact.relu_backward(g, y=fastact.relu(x)),
-                torch.ops.aten.threshold_backward(tg, tx, 0).numpy())
-    for s in (0.01, 0.2, -1.0, 0.0):
-        assert_same(fastact.leaky_relu(x, s), F.leaky_relu(tx, s).numpy())
-        assert_same(fastact.leaky_relu_backward(g, x, negative_slope=s),
-                    torch.ops.aten.leaky_relu_backward(tg, tx, s, False).numpy())
+    for values in _values(op):
+        kw = dict(zip((p.name for p in op.params), values))
+        assert_same(getattr(fastact, name)(x, *values),
+                    op.torch(torch, tx, *values, torch.empty_like(tx)).numpy())
+        if op.torch_skip_backward_f64 and dtype == np.float64:
+            continue
+        want = op.torch_backward(torch, tg, tx, *values, torch.empty_like(tx)).numpy()
+        assert_same(getattr(fastact, name + "_backward")(g, x, **kw), want)
+        if op.y and not (op.y_error and op.y_error(*values)):
+            y = getattr(fastact, name)(x, *values)
+            assert_same(getattr(fastact, name + "_backward")(g, y=y, **kw), want)
+
+
+def test_hardsigmoid_float64_gradient_uses_the_float64_sixth(torch):
+    """PyTorch's float64 hardsigmoid gradient multiplies by float32(1/6);
+    fastact by 1/6 rounded to float64, as the formula says."""
+    x = np.array([0.5, -1.0], np.float64)
+    g = np.array([1.0, 3.0])
+    assert_same(fastact.hardsigmoid_backward(g, x), g * (1 / 6))
+    tg = torch.ops.aten.hardsigmoid_backward(_t(torch, g), _t(torch, x)).numpy()
+    assert not np.array_equal(tg, g * (1 / 6)), "PyTorch changed: drop torch_skip_backward_f64"
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+def test_rrelu_eval_matches_torch(torch, dtype):
+    x = salted(70_001, dtype, seed=5)
+    g = salted(70_001, dtype, seed=6)
+    tx = _t(torch, x)
+    for lower, upper in ((0.125, 1 / 3), (0.1, 0.3), (-0.5, 0.75)):
+        noise = torch.empty_like(tx)
+        want = torch.ops.aten.rrelu_with_noise(tx, noise, lower, upper, False).numpy()
+        assert_same(fastact.rrelu(x, lower, upper), want)
+        tg = torch.ops.aten.rrelu_with_noise_backward(_t(torch, g), tx, noise, lower, upper,
+                                                      False, False).numpy()
+        assert_same(fastact.rrelu_backward(g, x, lower=lower, upper=upper), tg)
 
 
 @pytest.mark.parametrize("shape,axis", [((4, 3, 50, 50), 1), ((4, 50, 50, 3), -1),
