@@ -1,11 +1,16 @@
 """Bad input: a clear TypeError/ValueError, raised before anything is
 written; never a crash, never Cython's "No matching signature found"."""
+import inspect
+
 import numpy as np
 import pytest
 
 import fastact
+from fastact import _ops
+from helpers import assert_bits
 
 F32 = np.float32
+DTYPES_ALL = (np.float32, np.float64)
 X = np.linspace(-2, 2, 24, dtype=F32).reshape(2, 3, 4)
 G = np.ones_like(X)
 Y, IDX = fastact.maxout(X, 2, return_indices=True)
@@ -13,17 +18,29 @@ Y, IDX = fastact.maxout(X, 2, return_indices=True)
 # Every public function, called with good arguments, with one data argument
 # that the test replaces. name -> (call(data) with data the replaced array).
 CALLS = {
-    "relu": lambda a, **kw: fastact.relu(a, **kw),
-    "leaky_relu": lambda a, **kw: fastact.leaky_relu(a, 0.1, **kw),
     "prelu": lambda a, **kw: fastact.prelu(a, [0.1, 0.2, 0.3], **kw),
     "maxout": lambda a, **kw: fastact.maxout(a, 2, **kw),
-    "relu_backward": lambda a, **kw: fastact.relu_backward(a, X, **kw),
-    "relu_backward_y": lambda a, **kw: fastact.relu_backward(G, y=a, **kw),
-    "leaky_relu_backward": lambda a, **kw: fastact.leaky_relu_backward(G, a, **kw),
+    "rrelu": lambda a, **kw: fastact.rrelu(a, **kw),
+    "rrelu_training": lambda a, **kw: fastact.rrelu(a, training=True, seed=1, **kw),
+    "rrelu_backward": lambda a, **kw: fastact.rrelu_backward(G, a, **kw),
+    "rrelu_backward_noise": lambda a, **kw: fastact.rrelu_backward(G, noise=a, training=True,
+                                                                   **kw),
     "prelu_backward": lambda a, **kw: fastact.prelu_backward(G, a, [0.1, 0.2, 0.3], **kw),
     "maxout_backward": lambda a, **kw: fastact.maxout_backward(Y, 2, a, **kw),
     "maxout_backward_idx": lambda a, **kw: fastact.maxout_backward(a, 2, indices=IDX, **kw),
 }
+# Every element-wise op of the registry: forward (the replaced array is x),
+# backward from x and from y (the replaced array is x or y).
+for _op in _ops.ELEMENTWISE:
+    _f, _b = getattr(fastact, _op.name), getattr(fastact, _op.name + "_backward")
+    _kw = {p.name: v for p, v in zip(_op.params, _op.sample)}
+    CALLS[_op.name] = lambda a, _f=_f, _p=_op.sample, **kw: _f(a, *_p, **kw)
+    CALLS[_op.name + "_backward"] = lambda a, _b=_b, _kw=_kw, **kw: _b(G, a, **_kw, **kw)
+    if _op.y:
+        CALLS[_op.name + "_backward_y"] = lambda a, _b=_b, _kw=_kw, **kw: _b(G, y=a, **_kw, **kw)
+# Calls with a single data input: a dtype mismatch can only be with out.
+SINGLE = {"prelu", "maxout", "maxout_backward_idx", "rrelu", "rrelu_training",
+          *(op.name for op in _ops.ELEMENTWISE)}
 BAD_DTYPES = [np.int64, np.int32, np.bool_, np.float16, np.complex64, np.complex128,
               object, np.uint8]
 
@@ -55,7 +72,7 @@ def test_int_list_and_big_endian_are_rejected(name):
 @pytest.mark.parametrize("name", CALLS)
 def test_dtype_mismatch_is_a_type_error(name):
     a = _input_for(name).astype(np.float64)  # the others are float32
-    if name in ("relu", "leaky_relu", "prelu", "maxout", "maxout_backward_idx"):
+    if name in SINGLE:
         # Single data input: the mismatch is with out.
         with pytest.raises(TypeError):
             CALLS[name](_input_for(name), out=np.empty(np.shape(CALLS[name](_input_for(name))),
@@ -65,8 +82,8 @@ def test_dtype_mismatch_is_a_type_error(name):
             CALLS[name](a)
 
 
-@pytest.mark.parametrize("name", ["relu_backward", "relu_backward_y", "leaky_relu_backward",
-                                  "prelu_backward"])
+@pytest.mark.parametrize("name", [n for n in CALLS if n not in SINGLE
+                                  and not n.startswith("maxout")])
 def test_shape_mismatch_with_equal_size_is_a_value_error(name):
     with pytest.raises(ValueError, match="shape"):
         CALLS[name](X.reshape(2, 4, 3))
@@ -247,3 +264,94 @@ def test_unknown_elementwise_op_code_is_refused_before_any_write():
     with pytest.raises(ValueError, match="op code"):
         kernels.elementwise(max(kernels.OPS.values()) + 1, x, x, out, None, 0.5, 0.0, 0, 1)
     assert np.all(out == 7.0)
+
+
+# --------------------------------------------------------------------------
+# Parameters of the registry's ops
+
+PARAM_OPS = [op for op in _ops.ELEMENTWISE if any(p.finite for p in op.params)]
+
+
+def _both(op, values):
+    """The forward and the backward (from x) with these parameter values."""
+    kw = {p.name: v for p, v in zip(op.params, values)}
+    return [lambda x: getattr(fastact, op.name)(x, *values),
+            lambda x: getattr(fastact, op.name + "_backward")(np.ones_like(x), x, **kw)]
+
+
+@pytest.mark.parametrize("op", PARAM_OPS, ids=lambda op: op.name)
+def test_parameters_must_be_finite_in_the_dtype(op):
+    """NaN and infinities raise ValueError; so does a value that overflows
+    to inf when rounded to float32 (1e300), but not in float64; out is
+    untouched."""
+    for i, p in enumerate(op.params):
+        if not p.finite:
+            continue
+        for bad, dtypes in ((np.nan, DTYPES_ALL), (np.inf, DTYPES_ALL), (-np.inf, DTYPES_ALL),
+                            (1e300 if i else -1e300, (np.float32,))):
+            values = list(op.sample)
+            values[i] = bad
+            for dtype in dtypes:
+                for call in _both(op, values):
+                    with pytest.raises(ValueError, match=p.name):
+                        call(np.ones(70_001, dtype))
+        values = list(op.sample)
+        values[i] = 1e300 if i else -1e300
+        for call in _both(op, values):
+            call(np.ones(5, np.float64))  # finite in float64
+
+
+@pytest.mark.parametrize("op", [op for op in _ops.ELEMENTWISE if op.params],
+                         ids=lambda op: op.name)
+@pytest.mark.parametrize("bad", ["0.5", None, True, [0.5], 1j])
+def test_parameters_must_be_real_numbers(op, bad):
+    values = list(op.sample)
+    values[0] = bad
+    with pytest.raises(TypeError, match=op.params[0].name):
+        getattr(fastact, op.name)(np.ones(3), *values)
+
+
+def test_parameter_types_numpy_accepts():
+    x = np.array([-2.0, 0.5, 3.0], np.float32)
+    want = fastact.hardtanh(x, -1.0, 1.0)
+    for lo, hi in ((np.float32(-1), np.float64(1)), (-1, 1), (np.array(-1.0), np.int8(1))):
+        assert_bits(fastact.hardtanh(x, lo, hi), want)
+
+
+def test_hardtanh_bounds_must_be_ordered():
+    out = np.full(3, 7.0)
+    with pytest.raises(ValueError, match="min_val"):
+        fastact.hardtanh(np.ones(3), 1.0, -1.0, out=out)
+    with pytest.raises(ValueError, match="min_val"):
+        fastact.hardtanh_backward(np.ones(3), np.ones(3), min_val=1.0, max_val=-1.0, out=out)
+    assert np.all(out == 7.0)
+    assert_bits(fastact.hardtanh(np.array([-2.0, 0.5, 2.0]), 0.5, 0.5), np.full(3, 0.5))
+
+
+@pytest.mark.parametrize("op", _ops.ELEMENTWISE, ids=lambda op: op.name)
+def test_backward_inputs(op):
+    """y= exists only where the API allows it; x (or y) is required; both
+    at once is a TypeError."""
+    bwd = getattr(fastact, op.name + "_backward")
+    kw = {p.name: v for p, v in zip(op.params, op.sample)}
+    g = np.ones(4)
+    with pytest.raises(TypeError):
+        bwd(g, **kw)
+    if op.y:
+        with pytest.raises(TypeError, match="exactly one"):
+            bwd(g, g, y=g, **kw)
+    else:
+        assert "y" not in inspect.signature(bwd).parameters
+        with pytest.raises(TypeError, match="y"):
+            bwd(g, y=g, **kw)
+
+
+def test_backward_takes_every_forward_parameter():
+    """threshold_backward takes value= although its derivative does not use it."""
+    g = x = np.array([0.2, 0.8])
+    assert_bits(fastact.threshold_backward(g, x, threshold=0.5, value=3.0),
+                fastact.threshold_backward(g, x, threshold=0.5))
+    with pytest.raises(TypeError):
+        fastact.threshold_backward(g, x, value=3.0)  # threshold is required
+    with pytest.raises(ValueError, match="value"):
+        fastact.threshold_backward(g, x, threshold=0.5, value=np.nan)
