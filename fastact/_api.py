@@ -9,6 +9,7 @@ Conventions shared by every function (each docstring states its own edge cases):
   as if the input had been copied first);
 * ``n_threads``: see :func:`fastact.effective_n_threads`.
 """
+import functools
 import math
 import numbers
 
@@ -95,7 +96,10 @@ def {name}({signature}):
     if {defaults}:
         args, f32_error = _DEFAULT_ARGS, None
     else:
-        args, f32_error = _params(_OP, ({values}))[1:]
+        try:  # converted and checked once per distinct value (cached)
+            args, f32_error = _CACHED({values})[1:]
+        except TypeError:  # unhashable (a 0-d array), or not a number: the error
+            args, f32_error = _params(_OP, ({values}))[1:]
     return _elementwise(_CODE, x, "x", None, None, out, args, n_threads, f32_error)
 """
 
@@ -105,7 +109,10 @@ def {name}_backward({signature}):
     if {defaults}:
         floats, args, f32_error = _DEFAULT_FLOATS, _DEFAULT_ARGS, None
     else:
-        floats, args, f32_error = _params(_OP, ({values}))
+        try:
+            floats, args, f32_error = _CACHED({values})
+        except TypeError:
+            floats, args, f32_error = _params(_OP, ({values}))
     if y is not None and _OP.y_error is not None:
         why = _OP.y_error(*floats)
         if why:
@@ -170,11 +177,14 @@ def _define(op):
     for backward in (False, True):
         scope = {"_elementwise": _elementwise, "_params": _params, "_OP": op,
                  "_exactly_one": _exactly_one, "_required": _required,
-                 "_CODE": _OPS[op.backward if backward else op.forward]}
+                 "_CODE": _OPS[op.backward if backward else op.forward],
+                 "_CACHED": functools.lru_cache(maxsize=256, typed=True)(
+                     lambda *values, op=op: _params(op, values))}
+        scope.update({"_D_" + p.name: p.default for p in op.params
+                      if p.default is not _ops.REQUIRED})
         if all(p.default is not _ops.REQUIRED for p in op.params):
             floats, args, _ = _params(op, [p.default for p in op.params])
             scope.update(_DEFAULT_FLOATS=floats, _DEFAULT_ARGS=args)
-            scope.update({"_D_" + p.name: p.default for p in op.params})
             defaults = " and ".join(f"{p.name} is _D_{p.name}" for p in op.params) or "True"
         else:
             defaults = "False"
@@ -184,7 +194,8 @@ def _define(op):
         refs = ('_exactly_one(x, "x", y, "y")' if op.y else
                 'y = None\n    _required(x, "x")')
         source = (_BACKWARD_SOURCE if backward else _FORWARD_SOURCE).format(
-            name=op.name, signature=_ops.signature(op, backward), values=values,
+            name=op.name, signature=_ops.signature(op, backward, defaults="_D_"),
+            values=values,
             defaults=defaults, refs=refs)
         exec(source, scope)  # noqa: S102 - source built from the registry entry
         func = scope[op.name + ("_backward" if backward else "")]
@@ -229,7 +240,14 @@ def rrelu_key(seed):
                         f"got {type(seed).__name__}")
     if seed < 0:
         raise ValueError(f"seed must be >= 0, got {seed}")
-    return int(np.random.SeedSequence(int(seed)).generate_state(1, np.uint64)[0])
+    return _key_of_int(int(seed))
+
+
+@functools.lru_cache(maxsize=256)
+def _key_of_int(seed):
+    # SeedSequence costs ~10 us: a loop of training steps reusing a few
+    # seeds pays it once per seed.
+    return int(np.random.SeedSequence(seed).generate_state(1, np.uint64)[0])
 
 
 def _noise_outs(out, return_noise):

@@ -11,6 +11,7 @@ import time
 import numpy as np
 
 import fastact
+from fastact import _ops
 
 SLOPE = 0.01
 CHANNELS = 16
@@ -41,25 +42,48 @@ def _slope_factor(mask, slope):
 
 
 def _elementwise(name, n, dtype, nt):
+    """An op of the registry, forward or backward (from x), with its sample
+    parameters, against the NumPy idiom the registry gives."""
+    op = _ops.REGISTRY[name.removesuffix("_backward")]
+    rng = np.random.default_rng(0)
+    x = rng.standard_normal(n).astype(dtype) * dtype(4)  # both sides of every kink
+    g = rng.standard_normal(n).astype(dtype)
+    o = np.empty_like(x)
+    p = _ops.bench_values(op)
+    if name.endswith("_backward"):
+        bwd = getattr(fastact, name)
+        kw = {q.name: v for q, v in zip(op.params, p)}
+        return (lambda: bwd(g, x, out=o, **kw, **nt), lambda: op.bench_backward(g, x, o, *p))
+    fwd = getattr(fastact, name)
+    return lambda: fwd(x, *p, out=o, **nt), lambda: op.bench(x, o, *p)
+
+
+def _rrelu(name, n, dtype, nt):
+    """RReLU in eval and training mode (the NumPy side draws its slopes with
+    the default Generator), and its training gradient from the noise."""
     rng = np.random.default_rng(0)
     x = rng.standard_normal(n).astype(dtype)
     g = rng.standard_normal(n).astype(dtype)
-    o = np.empty_like(x)
-    s = dtype(SLOPE)
+    o, noise = np.empty_like(x), np.empty_like(x)
+    lo, hi = 0.125, 1 / 3
+    s = dtype((lo + hi) / 2)
+    gen = np.random.default_rng(1)
 
-    def leaky_np():  # valid for 0 <= s <= 1
-        np.multiply(x, s, out=o)
-        np.maximum(x, o, out=o)
+    def train_np():
+        r = gen.uniform(lo, hi, n).astype(dtype)
+        np.copyto(noise, r, where=x <= 0)
+        np.copyto(noise, 1, where=~(x <= 0))
+        np.multiply(x, noise, out=o)
 
-    return {
-        "relu": (lambda: fastact.relu(x, out=o, **nt), lambda: np.maximum(x, 0, out=o)),
-        "leaky_relu": (lambda: fastact.leaky_relu(x, SLOPE, out=o, **nt), leaky_np),
-        "relu_backward": (lambda: fastact.relu_backward(g, x, out=o, **nt),
-                          lambda: np.multiply(g, x > 0, out=o)),
-        "leaky_relu_backward": (
-            lambda: fastact.leaky_relu_backward(g, x, negative_slope=SLOPE, out=o, **nt),
-            lambda: np.multiply(g, _slope_factor(x > 0, s), out=o)),
-    }[name]
+    if name == "rrelu_backward (training)":
+        fastact.rrelu(x, out=(o, noise), training=True, seed=0, return_noise=True)
+        return lambda: fastact.rrelu_backward(g, noise=noise, training=True, out=o, **nt), \
+            lambda: np.multiply(g, noise, out=o)
+    if name == "rrelu (training)":
+        return lambda: fastact.rrelu(x, out=(o, noise), training=True, seed=0,
+                                     return_noise=True, **nt), train_np
+    return lambda: fastact.rrelu(x, out=o, **nt), \
+        lambda: np.maximum(x, np.multiply(x, s, out=o), out=o)
 
 
 def _prelu(name, n, dtype, nt):
@@ -115,8 +139,9 @@ def _maxout(name, n, dtype, nt):
     return lambda: fastact.maxout(x, k, out=y, **nt), lambda: _maxout_numpy(x, k, y)
 
 
-CASES = {name: _elementwise for name in
-         ("relu", "leaky_relu", "relu_backward", "leaky_relu_backward")}
+CASES = {name: _elementwise for op in _ops.ELEMENTWISE for name in op.functions}
+CASES.update({name: _rrelu for name in
+              ("rrelu", "rrelu (training)", "rrelu_backward (training)")})
 CASES.update({name: _prelu for name in
               ("prelu", "prelu_backward", "prelu NHWC", "prelu_backward NHWC")})
 CASES.update({f"{op} k={k}": _maxout for k in (2, 4) for op in
@@ -179,6 +204,91 @@ def run(sizes=(1_000, 100_000, 10_000_000), dtype=np.float32, n_threads=None, op
             rows.append({"op": name, "n": int(n), "fastact_us": t_ours * 1e6,
                          "numpy_us": t_np * 1e6, "speedup": t_np / t_ours})
     return rows
+
+
+def _in_place_calls(n, dtype, n_threads):
+    """name -> (in-place call, streaming kernel of the same traffic, data to
+    refresh before each call): forward ops read and write x (the limit is
+    ``x = |x|`` in place); backward ops read g and x and write g (the limit
+    is ``g = g * x`` in place); RReLU in training reads and writes x."""
+    rng = np.random.default_rng(0)
+    x0 = rng.standard_normal(n).astype(dtype) * dtype(4)
+    g0 = rng.standard_normal(n).astype(dtype)
+    x, g = x0.copy(), g0.copy()
+    nt = dict(n_threads=n_threads)
+
+    def fresh():
+        np.copyto(x, x0)
+        np.copyto(g, g0)
+
+    stream = lambda: fastact.leaky_relu(x, -1.0, out=x, **nt)  # noqa: E731
+    stream2 = lambda: fastact.rrelu_backward(g, noise=x, training=True, out=g, **nt)  # noqa: E731
+    calls = {}
+    for op in _ops.ELEMENTWISE:
+        p = _ops.bench_values(op)
+        kw = {q.name: v for q, v in zip(op.params, p)}
+        fwd, bwd = getattr(fastact, op.name), getattr(fastact, op.name + "_backward")
+        calls[op.name] = (lambda fwd=fwd, p=p: fwd(x, *p, out=x, **nt), stream)
+        calls[op.name + "_backward"] = (lambda bwd=bwd, kw=kw: bwd(g, x, out=g, **kw, **nt),
+                                        stream2)
+    calls["rrelu"] = (lambda: fastact.rrelu(x, out=x, **nt), stream)
+    calls["rrelu (training)"] = (lambda: fastact.rrelu(x, out=x, training=True, seed=0, **nt),
+                                 stream)
+    return calls, fresh
+
+
+def _fresh_median(func, fresh, samples):
+    times = []
+    for _ in range(samples):
+        fresh()
+        t0 = time.perf_counter()
+        func()
+        times.append(time.perf_counter() - t0)
+    return times
+
+
+def limits(sizes=(100_000, 10_000_000), dtype=np.float32, n_threads=None, ops=None,
+           progress=None, samples=15):
+    """Rows of {op, n, fastact_us, limit_us, ratio}: each element-wise op in
+    place on fresh data against the streaming kernel of the same memory
+    traffic, samples interleaved, medians; and the per-call cost at n = 1
+    of each op beside relu's (n = 1 rows, ``limit_us`` is relu's)."""
+    rows = []
+    for n in sizes:
+        calls, fresh = _in_place_calls(int(n), dtype, n_threads)
+        for name, (ours, stream) in calls.items():
+            if ops and not any(name.startswith(o) for o in ops):
+                continue
+            if progress:
+                progress(name, n)
+            ours(), stream()  # warm up
+            a, b = [], []
+            for _ in range(samples):
+                a += _fresh_median(ours, fresh, 1)
+                b += _fresh_median(stream, fresh, 1)
+            t, lim = float(np.median(a)), float(np.median(b))
+            rows.append({"op": name, "n": int(n), "fastact_us": t * 1e6,
+                         "limit_us": lim * 1e6, "ratio": t / lim})
+    calls, _ = _in_place_calls(1, dtype, n_threads)
+    relu = calls["relu"][0]
+    for name, (ours, _) in calls.items():
+        if ops and not any(name.startswith(o) for o in ops):
+            continue
+        t, t_relu = compare(ours, relu, budget=0.2, samples=9)
+        rows.append({"op": name, "n": 1, "fastact_us": t * 1e6, "limit_us": t_relu * 1e6,
+                     "ratio": t / t_relu})
+    return rows
+
+
+def format_limits(rows):
+    lines = [f"{'op (in place, fresh data)':<28}{'n':>12}{'fastact us':>12}"
+             f"{'limit us':>12}{'x limit':>9}"]
+    for r in rows:
+        limit = "relu" if r["n"] == 1 else "limit"
+        lines.append(f"{r['op']:<28}{r['n']:>12,}{r['fastact_us']:>12.2f}"
+                     f"{r['limit_us']:>12.2f}{r['ratio']:>8.2f}x" + ("  (vs relu)" if
+                                                                     limit == "relu" else ""))
+    return "\n".join(lines)
 
 
 def format_table(rows):

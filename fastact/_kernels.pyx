@@ -36,6 +36,7 @@ cdef extern from "_support.h":
     ctypedef unsigned long long uint64_t
     bint fastact_beats_f32(float v, float best) noexcept nogil
     bint fastact_beats_f64(double v, double best) noexcept nogil
+    float fastact_div6_f32(float v) noexcept nogil
     float fastact_unit_f32(uint32_t lo, uint32_t hi, uint64_t key) noexcept nogil
     double fastact_unit_f64(uint32_t lo, uint32_t hi, uint64_t key) noexcept nogil
     int FASTACT_DEBUG_ON
@@ -162,10 +163,19 @@ cdef inline floating _relu6_of_shift(floating v) noexcept nogil:
     return six if t > six else t
 
 
-cdef inline floating _hardsigmoid(floating v) noexcept nogil:
-    # A true division by 6, as the formula is written (not a product by 1/6).
+cdef inline floating _div6(floating v) noexcept nogil:
+    # v / 6 correctly rounded in the dtype (as the formulas are written, not
+    # v times a rounded 1/6); float32 gets the same bits from a double
+    # product (see fastact_div6_f32).
     cdef floating six = 6
-    return _relu6_of_shift(v) / six
+    if floating is float:
+        return fastact_div6_f32(v)
+    else:
+        return v / six
+
+
+cdef inline floating _hardsigmoid(floating v) noexcept nogil:
+    return _div6(_relu6_of_shift(v))
 
 
 cdef inline floating _hardsigmoid_grad(floating g, floating x) noexcept nogil:
@@ -176,9 +186,8 @@ cdef inline floating _hardsigmoid_grad(floating g, floating x) noexcept nogil:
 
 cdef inline floating _hardswish(floating v) noexcept nogil:
     # x * min(max(x + 3, 0), 6) / 6, left to right, each step in the dtype.
-    cdef floating six = 6
     cdef floating p = v * _relu6_of_shift(v)
-    return p / six
+    return _div6(p)
 
 
 cdef inline floating _hardswish_grad(floating g, floating x) noexcept nogil:

@@ -365,6 +365,13 @@ CUSTOM = (
 REGISTRY = {op.name: op for op in ELEMENTWISE + CUSTOM}
 
 
+def bench_values(op):
+    """The parameters the benchmarks use: the defaults, else the sample."""
+    if all(p.default is not REQUIRED for p in op.params):
+        return tuple(p.default for p in op.params)
+    return op.sample
+
+
 def public_functions():
     """Every public op function's name, forward then backward, in registry order."""
     return [f for op in REGISTRY.values() for f in op.functions]
@@ -379,10 +386,13 @@ def default(p, backward):
     return None if backward and not p.grad_uses else REQUIRED
 
 
-def signature(op, backward, api=True, types=False):
+def signature(op, backward, api=True, types=False, defaults=None):
     """The parameter list of an element-wise op's forward or backward
     function, as Python source: the public one (``api``) or its twin's
-    (no ``out``, no ``n_threads``), with stub annotations (``types``)."""
+    (no ``out``, no ``n_threads``), with stub annotations (``types``).
+    ``defaults``: a prefix that names each parameter's default object
+    (``_D_min_val``) instead of spelling its value, so that the function can
+    tell a default from a value passed by identity."""
     arr = ": ArrayLike" if types else ""
     opt_arr = ": ArrayLike | None" if types else ""
 
@@ -392,7 +402,8 @@ def signature(op, backward, api=True, types=False):
                                     ": float | None" if d is None else ": float")
         if d is REQUIRED:
             return p.name + ann
-        return f"{p.name}{ann}{' = ' if types else '='}{d!r}"
+        shown = defaults + p.name if defaults and d is not None else repr(d)
+        return f"{p.name}{ann}{' = ' if types else '='}{shown}"
 
     eq = " = " if types else "="
     if not backward:

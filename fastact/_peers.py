@@ -12,12 +12,13 @@ import importlib
 import numpy as np
 
 import fastact
-from . import _bench
+from . import _bench, _ops
 
 SLOPE = 0.01
 SETTLE = 0.005  # seconds between samples, so no runtime's spinning threads linger
-OPS = ("relu", "leaky_relu", "relu_backward", "leaky_relu_backward", "prelu",
-       "prelu_backward", "maxout k=2", "maxout+indices k=2", "maxout_backward k=2",
+OPS = (*(name for op in _ops.ELEMENTWISE for name in op.functions),
+       "rrelu", "rrelu (training)", "rrelu_backward (training)",
+       "prelu", "prelu_backward", "maxout k=2", "maxout+indices k=2", "maxout_backward k=2",
        "maxout k=4", "maxout_backward k=4")
 
 
@@ -42,13 +43,16 @@ def _torch_cases(n, dtype, n_threads):
     g = torch.from_numpy(rng.standard_normal(n).astype(dtype))
     o = torch.empty_like(x)
     aten = torch.ops.aten
-    cases = {
-        "relu": lambda: torch.clamp_min(x, 0, out=o),
-        "leaky_relu": lambda: torch._C._nn.leaky_relu(x, SLOPE, out=o),
-        "relu_backward": lambda: aten.threshold_backward.grad_input(g, x, 0, grad_input=o),
-        "leaky_relu_backward": lambda: aten.leaky_relu_backward.grad_input(
-            g, x, SLOPE, False, grad_input=o),
-    }
+    cases = {}
+    for op in _ops.ELEMENTWISE:  # PyTorch's kernels as the registry names them
+        p = _ops.bench_values(op)
+        cases[op.name] = lambda op=op, p=p: op.torch(torch, x, *p, o)
+        cases[op.name + "_backward"] = lambda op=op, p=p: op.torch_backward(torch, g, x, *p, o)
+    noise = torch.empty_like(x)
+    cases["rrelu"] = lambda: aten.rrelu_with_noise.out(x, noise, 0.125, 1 / 3, False, out=o)
+    cases["rrelu (training)"] = lambda: aten.rrelu_with_noise.out(x, noise, 0.125, 1 / 3,
+                                                                  True, out=o)
+    cases["rrelu_backward (training)"] = lambda: torch.mul(g, noise, out=o)
     length = max(n // (4 * _bench.CHANNELS), 1)
     xp = torch.from_numpy(rng.standard_normal((4, _bench.CHANNELS, length)).astype(dtype))
     gp = torch.from_numpy(rng.standard_normal(tuple(xp.shape)).astype(dtype))

@@ -72,22 +72,39 @@ static inline int fastact_beats_f64(double v, double best) {
     return v > best || (v != v && best == best);
 }
 
+/* ---- v / 6 in float32 without a division (Hardsigmoid, Hardswish): the
+   double product v * (1/6) rounded to float is the correctly rounded float32
+   quotient, bit for bit, for every float32 v (NaN, infinities and subnormals
+   included). Why: v = M * 2**e with M < 2**24, so v/6 = (M/3) * 2**(e-1)
+   lies at least 1/6 of a float32 ulp away from every float32 rounding
+   boundary (a boundary times 3 would need more than 24 bits), i.e. a
+   relative 2**-26.6 away, while the double product is within 2**-52.4 of
+   v/6; and v/6 is never exactly on a boundary. vdivps runs at a quarter of
+   the speed of the multiply with its two conversions, which made the two
+   ops 1.2-1.3x slower than memory on one core. (Checked exhaustively over
+   all 2**32 float32 bit patterns against NumPy's float32 division.) */
+static inline float fastact_div6_f32(float v) {
+    return (float)((double)v * (1.0 / 6.0));
+}
+
 /* ---- RReLU's counter-based uniform numbers. A 32-bit word is a pure
-   function of (key, counter): two rounds of the MurmurHash3 finalizer (a
-   bijection of 32-bit words with full avalanche) over the counter's low
-   word, then its high word, each xored with a key word. No state, so every
-   thread count, SIMD level, layout and chunking draws the same numbers; only
-   32-bit multiplies and shifts, so every SIMD level vectorizes it. */
-static inline uint32_t fastact_fmix32(uint32_t h) {
+   function of (key, counter): the MurmurHash3 32-bit finalizer (a bijection
+   of 32-bit words with full avalanche) applied to the counter's low word
+   xored with one key word, with the counter's high word and the other key
+   word xored in between its two multiply steps, so that the second key word
+   enters after a nonlinear step (two keys do not just permute the counter).
+   No state: every thread count, SIMD level, layout and chunking draws the
+   same numbers. Only 32-bit multiplies, shifts and xors: every SIMD level
+   vectorizes it, and two multiplies per word keep it near memory speed. */
+static inline uint32_t fastact_word(uint32_t lo, uint32_t hi, uint32_t k0, uint32_t k1) {
+    uint32_t h = lo ^ k0;
     h ^= h >> 16;
     h *= 0x85ebca6bu;
     h ^= h >> 13;
+    h ^= hi ^ k1;
     h *= 0xc2b2ae35u;
     h ^= h >> 16;
     return h;
-}
-static inline uint32_t fastact_word(uint32_t lo, uint32_t hi, uint32_t k0, uint32_t k1) {
-    return fastact_fmix32(fastact_fmix32(lo ^ k0) ^ hi ^ k1);
 }
 /* Uniform in [0, 1): 23 random mantissa bits (float32), 52 (float64), set
    into the exponent of [1, 2) and shifted down (exact). */

@@ -112,18 +112,16 @@ def maxout_backward(grad_output, k, x=None, *, indices=None, axis=-1):
 # RReLU: the same slopes as the kernels, from the same counter-based hash
 # written with NumPy's uint32 arithmetic (see docs/design.md).
 
-def _fmix32(h):
-    h = h ^ (h >> np.uint32(16))
-    h = h * np.uint32(0x85EBCA6B)
-    h = h ^ (h >> np.uint32(13))
-    h = h * np.uint32(0xC2B2AE35)
-    return h ^ (h >> np.uint32(16))
-
-
 def _word(pos, k0, k1):
     lo = (pos & 0xFFFFFFFF).astype(np.uint32)
     hi = (pos >> 32).astype(np.uint32)
-    return _fmix32(_fmix32(lo ^ np.uint32(k0)) ^ hi ^ np.uint32(k1))
+    h = lo ^ np.uint32(k0)
+    h = h ^ (h >> np.uint32(16))
+    h = h * np.uint32(0x85EBCA6B)
+    h = h ^ (h >> np.uint32(13))
+    h = h ^ hi ^ np.uint32(k1)
+    h = h * np.uint32(0xC2B2AE35)
+    return h ^ (h >> np.uint32(16))
 
 
 def rrelu_slopes(shape, dtype, lower, upper, key):
