@@ -14,7 +14,7 @@ _Float = NDArray[np.floating[Any]]
 _Threads = int | None
 
 # --- generated from fastact/_ops.py: do not edit; after a registry change run
-# python -c 'from fastact import _ops; _ops.write_stub()' ---
+# python -c 'from fastact import _ops; _ops.write_generated()' ---
 def relu(
     x: ArrayLike,
     out: _Float | None = None,

@@ -425,7 +425,7 @@ def signature(op, backward, api=True, types=False, defaults=None):
 
 
 STUB_BEGIN = ("# --- generated from fastact/_ops.py: do not edit; after a registry change run\n"
-              "# python -c 'from fastact import _ops; _ops.write_stub()' ---")
+              "# python -c 'from fastact import _ops; _ops.write_generated()' ---")
 STUB_END = "# --- end of generated stubs ---"
 
 
@@ -447,12 +447,36 @@ def stub_text():
     return "\n".join(lines)
 
 
-def write_stub(path=None):
-    """Replace the generated block of the stub file (fastact/__init__.pyi)."""
-    path = path or os.path.join(os.path.dirname(os.path.abspath(__file__)), "__init__.pyi")
+README_BEGIN = "<!-- generated from fastact/_ops.py: do not edit (see _ops.write_generated) -->"
+README_END = "<!-- end of generated rows -->"
+
+
+def readme_rows():
+    """The README's API table rows of every generated function."""
+    lines = [README_BEGIN]
+    for op in ELEMENTWISE:
+        lines.append(f"| `{op.name}({signature(op, False)})` | `{op.rule}` |")
+        y = "; `y=` (the forward output) gives the same" if op.y else ""
+        lines.append(f"| `{op.name}_backward({signature(op, True)})` | "
+                     f"`{op.grad_rule}`, `g` = `grad_output`{y} |")
+    lines.append(README_END)
+    return "\n".join(lines)
+
+
+def _replace_block(path, begin, end, block):
     with open(path) as f:
         text = f.read()
-    head, rest = text.split("# --- generated from fastact/_ops.py", 1)
-    tail = rest.split(STUB_END, 1)[1]
+    head, rest = text.split(begin.split("\n")[0].split(":")[0], 1)
+    tail = rest.split(end, 1)[1]
     with open(path, "w") as f:
-        f.write(head + stub_text() + tail)
+        f.write(head + block + tail)
+
+
+def write_generated(root=None):
+    """Rewrite the generated blocks of the stub (fastact/__init__.pyi) and of
+    the README's API table (in a checkout) after a registry change:
+    ``python -c "from fastact import _ops; _ops.write_generated()"``."""
+    here = os.path.dirname(os.path.abspath(__file__))
+    root = root or os.path.dirname(here)
+    _replace_block(os.path.join(here, "__init__.pyi"), STUB_BEGIN, STUB_END, stub_text())
+    _replace_block(os.path.join(root, "README.md"), README_BEGIN, README_END, readme_rows())
