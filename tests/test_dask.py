@@ -7,6 +7,7 @@ import numpy as np
 import pytest
 
 import fastact
+from fastact import _ops
 from helpers import assert_bits, salted
 
 if os.environ.get("FASTACT_REQUIRE_DASK") == "1":
@@ -44,6 +45,44 @@ def test_element_wise_ops(client, dtype):
     assert_bits(fd.relu_backward(dg, y=fd.relu(dx)).compute(), fastact.relu_backward(g, x))
     assert_bits(fd.leaky_relu_backward(dg, dx, negative_slope=0.3).compute(),
                 fastact.leaky_relu_backward(g, x, negative_slope=0.3))
+    for op in _ops.ELEMENTWISE:  # every registry op, with its sample parameters
+        kw = dict(zip((p.name for p in op.params), op.sample))
+        fwd, bwd = getattr(fd, op.name), getattr(fd, op.name + "_backward")
+        assert_bits(fwd(dx, *op.sample).compute(), getattr(fastact, op.name)(x, *op.sample))
+        want = getattr(fastact, op.name + "_backward")(g, x, **kw)
+        assert_bits(bwd(dg, dx, **kw).compute(), want)
+        if op.y:
+            assert_bits(bwd(dg, y=fwd(dx, *op.sample), **kw).compute(), want)
+
+
+def test_parameters_are_checked_before_any_graph():
+    dx = da.ones((10, 10), chunks=5)
+    with pytest.raises(ValueError, match="min_val"):
+        fd.hardtanh(dx, 2.0, 1.0)
+    with pytest.raises(TypeError):
+        fd.hardsigmoid_backward(dx, y=dx)
+    with pytest.raises(ValueError, match="negative_slope"):
+        fd.leaky_relu_backward(dx, y=dx, negative_slope=-1)
+    with pytest.raises(TypeError, match="noise"):
+        fd.rrelu_backward(dx, dx, training=True)
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_rrelu(client, dtype):
+    x, g = _data((300, 70), dtype, 5), _data((300, 70), dtype, 6)
+    dx, dg = da.from_array(x, chunks=(37, 50)), da.from_array(g, chunks=(100, 70))
+    assert_bits(fd.rrelu(dx, 0.1, 0.3).compute(), fastact.rrelu(x, 0.1, 0.3))
+    y, noise = fd.rrelu(dx, training=True, seed=4, return_noise=True)
+    y, noise = y.compute(), noise.compute()
+    # Reproducible for a seed and a chunking; slopes in range; y = x * noise.
+    assert_bits(fd.rrelu(dx, training=True, seed=4).compute(), y)
+    slopes = noise[x <= 0]
+    assert np.all((slopes >= dtype(0.125)) & (slopes <= dtype(1 / 3)))
+    assert len(np.unique(slopes)) > 0.9 * slopes.size
+    assert_bits(y, np.where(x <= 0, x * noise, x))
+    dn = da.from_array(noise, chunks=(37, 50))
+    assert_bits(fd.rrelu_backward(dg, noise=dn, training=True).compute(), g * noise)
+    assert_bits(fd.rrelu_backward(dg, dx).compute(), fastact.rrelu_backward(g, x))
 
 
 @pytest.mark.parametrize("axis,shape,chunks", [(1, (6, 5, 40), (2, 2, 15)),

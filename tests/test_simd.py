@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 
 import fastact
-from fastact import _api, _simd
+from fastact import _api, _ops, _simd
 from helpers import assert_bits, salted
 
 LEVELS = _simd.supported()
@@ -24,11 +24,18 @@ def _all_ops(seed, n, dtype):
     x3 = x[:m].reshape(-1, 3, 4) if m else x[:0].reshape(0, 3, 4)
     g3 = g[:m].reshape(x3.shape)
     w = np.array([0.25, -1.0, 0.0], dtype)
-    out = [fastact.relu(x), fastact.leaky_relu(x, 0.1), fastact.leaky_relu(x, -1),
-           fastact.relu_backward(g, x), fastact.leaky_relu_backward(g, x, negative_slope=0.3),
-           fastact.prelu(x3, w), *fastact.prelu_backward(g3, x3, w),
-           *fastact.prelu_backward(np.moveaxis(g3, 1, -1).copy(),
-                                   np.moveaxis(x3, 1, -1).copy(), w, axis=-1)]
+    out = [fastact.leaky_relu(x, -1)]
+    for op in _ops.ELEMENTWISE:  # every registry op, sample and default parameters
+        for values in dict.fromkeys((op.sample, _ops.bench_values(op))):
+            kw = dict(zip((p.name for p in op.params), values))
+            out += [getattr(fastact, op.name)(x, *values),
+                    getattr(fastact, op.name + "_backward")(g, x, **kw)]
+    out += [*fastact.rrelu(x, 0.1, 0.3, training=True, seed=3, return_noise=True),
+            *fastact.rrelu(x, return_noise=True),
+            fastact.rrelu_backward(g, x), fastact.rrelu_backward(g, noise=x, training=True),
+            fastact.prelu(x3, w), *fastact.prelu_backward(g3, x3, w),
+            *fastact.prelu_backward(np.moveaxis(g3, 1, -1).copy(),
+                                    np.moveaxis(x3, 1, -1).copy(), w, axis=-1)]
     for k in (1, 2, 3, 4, 6):
         for axis in (-1, 0):
             xx = x[:m].reshape(-1, 12) if axis == -1 else x[:m].reshape(12, -1)
