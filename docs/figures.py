@@ -1,7 +1,8 @@
 """Draws the figures the README shows, from fastact's own outputs:
 
-* docs/activations.png: every activation and its gradient (ReLU, Leaky ReLU,
-  |x|, PReLU with a few slopes, maxout of two lines), computed by fastact;
+* docs/activations.png: every activation of the registry and its gradient,
+  then |x|, PReLU with a few slopes, RReLU and maxout of two lines, computed
+  by fastact;
 * docs/speedup.png: the speed-up over NumPy from `python -m fastact --json`.
 
     pip install matplotlib && python docs/figures.py [--bench results.json]
@@ -21,49 +22,77 @@ import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 
 import fastact  # noqa: E402
+from fastact import _ops  # noqa: E402
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 
 
+def _panels(x, ones):
+    """(title, [(label, forward, gradient), ...]) for every op of the registry,
+    then |x|, PReLU and RReLU."""
+    panels = []
+    for op in _ops.ELEMENTWISE:
+        values = _ops.bench_values(op)
+        kw = dict(zip((p.name for p in op.params), values))
+        args = ", ".join(f"{p.name}={v:g}" for p, v in zip(op.params, values))
+        panels.append((f"{op.name}({args})" if args else op.name,
+                       [("", getattr(fastact, op.name)(x, *values),
+                         getattr(fastact, op.name + "_backward")(ones, x, **kw))]))
+    panels.append(("|x| (leaky_relu, slope -1)",
+                   [("", fastact.leaky_relu(x, -1), fastact.leaky_relu_backward(
+                       ones, x, negative_slope=-1))]))
+    panels.append(("prelu", [(f"w = {w}", fastact.prelu(x, [w]),
+                              fastact.prelu_backward(ones, x, [w])[0])
+                             for w in (0.05, 0.25, 0.6)]))
+    y, noise = fastact.rrelu(x, training=True, seed=0, return_noise=True)
+    panels.append(("rrelu (eval; dots: training)",
+                   [("eval", fastact.rrelu(x), fastact.rrelu_backward(ones, x)),
+                    ("training", y, noise)]))
+    return panels
+
+
 def activations(path):
-    x = np.linspace(-3, 3, 601)
+    x = np.linspace(-8, 8, 801)
     ones = np.ones_like(x)
-    fig, axes = plt.subplots(2, 5, figsize=(17, 6.5), sharex=True)
-    panels = [
-        ("ReLU", [("relu", fastact.relu(x), fastact.relu_backward(ones, x))]),
-        ("Leaky ReLU (slope 0.1)", [("", fastact.leaky_relu(x, 0.1),
-                                     fastact.leaky_relu_backward(ones, x, negative_slope=0.1))]),
-        ("|x| (slope -1)", [("", fastact.leaky_relu(x, -1),
-                             fastact.leaky_relu_backward(ones, x, negative_slope=-1))]),
-        ("PReLU", [(f"w = {w}", fastact.prelu(x, [w]), fastact.prelu_backward(ones, x, [w])[0])
-                   for w in (0.05, 0.25, 0.6)]),
-    ]
-    for col, (title, curves) in enumerate(panels):
+    panels = _panels(x, ones)
+    cols = 6
+    bands = (len(panels) + 1 + cols - 1) // cols  # + maxout
+    fig, axes = plt.subplots(2 * bands, cols, figsize=(3.2 * cols, 3.0 * 2 * bands),
+                             sharex=True)
+    for i, (title, curves) in enumerate(panels):
+        top, bottom = axes[2 * (i // cols), i % cols], axes[2 * (i // cols) + 1, i % cols]
         for label, y, dy in curves:
-            axes[0, col].plot(x, y, label=label or None)
-            axes[1, col].plot(x, dy, label=label or None)
-        axes[0, col].set_title(title)
+            style = "." if label == "training" else "-"
+            kw = dict(markersize=1) if style == "." else {}
+            top.plot(x, y, style, label=label or None, **kw)
+            bottom.plot(x, dy, style, label=label or None, **kw)
+        top.set_title(title, fontsize=9)
         if len(curves) > 1:
-            axes[0, col].legend(fontsize=8)
+            top.legend(fontsize=7)
     # Maxout of two lines: groups of k = 2 over (a*x + b, c*x + d).
+    i = len(panels)
+    top, bottom = axes[2 * (i // cols), i % cols], axes[2 * (i // cols) + 1, i % cols]
     lines = np.stack([0.5 * x + 0.5, -1.2 * x - 0.3], axis=-1)
     y, idx = fastact.maxout(lines, 2, axis=-1, return_indices=True)
     grad = fastact.maxout_backward(ones[:, None], 2, indices=idx, axis=-1)
-    axes[0, 4].plot(x, lines[:, 0], ":", color="gray")
-    axes[0, 4].plot(x, lines[:, 1], ":", color="gray")
-    axes[0, 4].plot(x, y[:, 0], color="C3")
-    axes[0, 4].set_title("maxout of two lines (k = 2)")
-    axes[1, 4].plot(x, grad[:, 0] * 0.5 + grad[:, 1] * -1.2, color="C3")
-    axes[1, 4].set_title("d/dx through the winner")
+    top.plot(x, lines[:, 0], ":", color="gray")
+    top.plot(x, lines[:, 1], ":", color="gray")
+    top.plot(x, y[:, 0], color="C3")
+    top.set_title("maxout of two lines (k = 2)", fontsize=9)
+    bottom.plot(x, grad[:, 0] * 0.5 + grad[:, 1] * -1.2, color="C3")
+    for j in range(i + 1, bands * cols):  # unused cells
+        axes[2 * (j // cols), j % cols].axis("off")
+        axes[2 * (j // cols) + 1, j % cols].axis("off")
     for ax in axes.flat:
         ax.axhline(0, color="k", lw=0.5)
         ax.axvline(0, color="k", lw=0.5)
         ax.grid(alpha=0.3)
-    axes[0, 0].set_ylabel("forward")
-    axes[1, 0].set_ylabel("gradient (backward of ones)")
-    fig.suptitle("fastact: activations and gradients, computed by fastact")
+    for band in range(bands):
+        axes[2 * band, 0].set_ylabel("forward")
+        axes[2 * band + 1, 0].set_ylabel("gradient (of ones)")
+    fig.suptitle("fastact: every activation and its gradient, computed by fastact")
     fig.tight_layout()
-    fig.savefig(path, dpi=90)
+    fig.savefig(path, dpi=80)
     plt.close(fig)
 
 

@@ -206,7 +206,7 @@ def run(sizes=(1_000, 100_000, 10_000_000), dtype=np.float32, n_threads=None, op
     return rows
 
 
-def _in_place_calls(n, dtype, n_threads):
+def in_place_calls(n, dtype, n_threads):
     """name -> (in-place call, streaming kernel of the same traffic, data to
     refresh before each call): forward ops read and write x (the limit is
     ``x = |x|`` in place); backward ops read g and x and write g (the limit
@@ -237,7 +237,12 @@ def _in_place_calls(n, dtype, n_threads):
     return calls, fresh
 
 
-def _fresh_median(func, fresh, samples):
+def in_place_names():
+    """The names of :func:`in_place_calls`, without building the data."""
+    return list(in_place_calls(1, np.float32, 1)[0])
+
+
+def _fresh_times(func, fresh, samples):
     times = []
     for _ in range(samples):
         fresh()
@@ -255,7 +260,7 @@ def limits(sizes=(100_000, 10_000_000), dtype=np.float32, n_threads=None, ops=No
     of each op beside relu's (n = 1 rows, ``limit_us`` is relu's)."""
     rows = []
     for n in sizes:
-        calls, fresh = _in_place_calls(int(n), dtype, n_threads)
+        calls, fresh = in_place_calls(int(n), dtype, n_threads)
         for name, (ours, stream) in calls.items():
             if ops and not any(name.startswith(o) for o in ops):
                 continue
@@ -264,12 +269,12 @@ def limits(sizes=(100_000, 10_000_000), dtype=np.float32, n_threads=None, ops=No
             ours(), stream()  # warm up
             a, b = [], []
             for _ in range(samples):
-                a += _fresh_median(ours, fresh, 1)
-                b += _fresh_median(stream, fresh, 1)
+                a += _fresh_times(ours, fresh, 1)
+                b += _fresh_times(stream, fresh, 1)
             t, lim = float(np.median(a)), float(np.median(b))
             rows.append({"op": name, "n": int(n), "fastact_us": t * 1e6,
                          "limit_us": lim * 1e6, "ratio": t / lim})
-    calls, _ = _in_place_calls(1, dtype, n_threads)
+    calls, _ = in_place_calls(1, dtype, n_threads)
     relu = calls["relu"][0]
     for name, (ours, _) in calls.items():
         if ops and not any(name.startswith(o) for o in ops):

@@ -36,7 +36,6 @@ cdef extern from "_support.h":
     ctypedef unsigned long long uint64_t
     bint fastact_beats_f32(float v, float best) noexcept nogil
     bint fastact_beats_f64(double v, double best) noexcept nogil
-    float fastact_div6_f32(float v) noexcept nogil
     float fastact_unit_f32(uint32_t lo, uint32_t hi, uint64_t key) noexcept nogil
     double fastact_unit_f64(uint32_t lo, uint32_t hi, uint64_t key) noexcept nogil
     int FASTACT_DEBUG_ON
@@ -164,14 +163,11 @@ cdef inline floating _relu6_of_shift(floating v) noexcept nogil:
 
 
 cdef inline floating _div6(floating v) noexcept nogil:
-    # v / 6 correctly rounded in the dtype (as the formulas are written, not
-    # v times a rounded 1/6); float32 gets the same bits from a double
-    # product (see fastact_div6_f32).
+    # A true division, as the formulas are written (not a product by a rounded
+    # 1/6). An exact float32 alternative, a double product, was slower than
+    # the division at every SIMD level (docs/design.md).
     cdef floating six = 6
-    if floating is float:
-        return fastact_div6_f32(v)
-    else:
-        return v / six
+    return v / six
 
 
 cdef inline floating _hardsigmoid(floating v) noexcept nogil:

@@ -72,21 +72,6 @@ static inline int fastact_beats_f64(double v, double best) {
     return v > best || (v != v && best == best);
 }
 
-/* ---- v / 6 in float32 without a division (Hardsigmoid, Hardswish): the
-   double product v * (1/6) rounded to float is the correctly rounded float32
-   quotient, bit for bit, for every float32 v (NaN, infinities and subnormals
-   included). Why: v = M * 2**e with M < 2**24, so v/6 = (M/3) * 2**(e-1)
-   lies at least 1/6 of a float32 ulp away from every float32 rounding
-   boundary (a boundary times 3 would need more than 24 bits), i.e. a
-   relative 2**-26.6 away, while the double product is within 2**-52.4 of
-   v/6; and v/6 is never exactly on a boundary. vdivps runs at a quarter of
-   the speed of the multiply with its two conversions, which made the two
-   ops 1.2-1.3x slower than memory on one core. (Checked exhaustively over
-   all 2**32 float32 bit patterns against NumPy's float32 division.) */
-static inline float fastact_div6_f32(float v) {
-    return (float)((double)v * (1.0 / 6.0));
-}
-
 /* ---- RReLU's counter-based uniform numbers. A 32-bit word is a pure
    function of (key, counter): the MurmurHash3 32-bit finalizer (a bijection
    of 32-bit words with full avalanche) applied to the counter's low word

@@ -6,10 +6,11 @@
   time the same data.
 * ``SpeedUp``: ``track_`` of NumPy time / fastact time, measured interleaved
   in one process (a ratio that survives machine drift).
-* ``InPlace``: the in-place element-wise calls on fresh data every sample
-  (``number = 1`` makes asv run ``setup`` before each sample): a second
-  in-place ReLU would time the all-positive case, and repeated Leaky ReLU
-  drifts into subnormals.
+* ``InPlace``: every element-wise op of the registry in place on fresh data
+  every sample (``number = 1`` makes asv run ``setup`` before each sample: a
+  second in-place ReLU would time the all-positive case, and repeated Leaky
+  ReLU drifts into subnormals), beside the streaming kernel of the same
+  memory traffic (``impl="limit"``), as ``python -m fastact --limit``.
 
 The cases and their NumPy idioms are those of ``python -m fastact``
 (``fastact/_bench.py``). ``FASTACT_ASV_SIZES=1000`` (comma-separated) narrows
@@ -19,7 +20,6 @@ import os
 
 import numpy as np
 
-import fastact
 from fastact import _bench
 
 SIZES = [int(float(s)) for s in
@@ -61,8 +61,7 @@ class SpeedUp:
 
 
 class InPlace:
-    params = (["relu", "leaky_relu", "relu_backward", "leaky_relu_backward"], DTYPES, SIZES,
-              THREADS, ["fastact", "numpy"])
+    params = (list(_bench.in_place_names()), DTYPES, SIZES, THREADS, ["fastact", "limit"])
     param_names = ["op", "dtype", "n", "n_threads", "impl"]
     number = 1          # setup (fresh data) before every sample
     repeat = (3, 25, 5.0)
@@ -70,30 +69,10 @@ class InPlace:
     timeout = 600
 
     def setup(self, op, dtype, n, n_threads, impl):
-        if impl == "numpy" and n_threads is not None:
-            raise NotImplementedError("NumPy runs on one thread: timed once")
-        rng = np.random.default_rng()
-        dt = np.dtype(dtype)
-        x = rng.standard_normal(n, dtype=dt)
-        g = rng.standard_normal(n, dtype=dt)
-        s = dt.type(0.01)
-        kw = dict(n_threads=n_threads)
-        if impl == "fastact":
-            self.func = {
-                "relu": lambda: fastact.relu(x, out=x, **kw),
-                "leaky_relu": lambda: fastact.leaky_relu(x, 0.01, out=x, **kw),
-                "relu_backward": lambda: fastact.relu_backward(g, x, out=g, **kw),
-                "leaky_relu_backward": lambda: fastact.leaky_relu_backward(
-                    g, x, negative_slope=0.01, out=g, **kw),
-            }[op]
-        else:
-            self.func = {
-                "relu": lambda: np.maximum(x, 0, out=x),
-                "leaky_relu": lambda: np.maximum(x, np.multiply(x, s), out=x),
-                "relu_backward": lambda: np.multiply(g, x > 0, out=g),
-                "leaky_relu_backward": lambda: np.multiply(
-                    g, _bench._slope_factor(x > 0, s), out=g),
-            }[op]
+        calls, fresh = _bench.in_place_calls(n, np.dtype(dtype).type, n_threads)
+        fresh()
+        ours, limit = calls[op]
+        self.func = ours if impl == "fastact" else limit
 
     def time_inplace(self, op, dtype, n, n_threads, impl):
         self.func()
