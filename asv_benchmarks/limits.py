@@ -1,7 +1,11 @@
 """How close each kernel runs to the memory system: time / (bytes moved /
 streaming bandwidth), where the bandwidth is that of an in-place
-read-modify-write streaming kernel (``np.abs(x, out=x)``) on the same number
-of elements, measured in the same run. 1.00x is the physical limit.
+read-modify-write streaming kernel (``np.abs(x, out=x)``, one thread) on the
+same number of elements, measured in the same run ("x limit"); and, for the
+element-wise ops (every op of the registry), time / the time of fastact's
+plain streaming kernel of the same traffic on the same threads (``x = |x|``
+or ``g = g * x`` in place: "x stream", the stricter figure with two
+threads). Then each op's per-call cost at n = 1 beside relu's.
 
     python asv_benchmarks/limits.py [--threads N] [--dtype float32]
 
@@ -14,6 +18,7 @@ import time
 import numpy as np
 
 import fastact
+from fastact import _bench
 
 
 def _median_time(func, prepare, samples):
@@ -42,15 +47,17 @@ def measure(n, dtype, n_threads, samples):
     bandwidth = 2 * n * b / stream
     rows = []
 
-    def row(name, func, nbytes):
-        t = _median_time(func, fresh, samples)
-        rows.append((name, n, t * 1e6, nbytes / bandwidth * 1e6, t / (nbytes / bandwidth)))
+    def row(name, func, nbytes, prepare=fresh, same_threads=None):
+        t = _median_time(func, prepare, samples)
+        rows.append((name, n, t * 1e6, nbytes / bandwidth * 1e6, t / (nbytes / bandwidth),
+                     t / same_threads if same_threads else None))
 
-    row("relu (in place)", lambda: fastact.relu(x, out=x, **nt), 2 * n * b)
-    row("leaky_relu (in place)", lambda: fastact.leaky_relu(x, 0.01, out=x, **nt), 2 * n * b)
-    row("relu_backward (in place)", lambda: fastact.relu_backward(g, x, out=g, **nt), 3 * n * b)
-    row("leaky_relu_backward (in place)",
-        lambda: fastact.leaky_relu_backward(g, x, out=g, **nt), 3 * n * b)
+    # Every element-wise op of the registry in place, also against fastact's
+    # plain streaming kernel of the same traffic on the same threads.
+    calls, streams, fresh_ew = _bench.in_place_calls(n, dtype, n_threads)
+    stream_t = {k: _median_time(f, fresh_ew, samples) for k, f in streams.items()}
+    for name, (func, passes) in calls.items():
+        row(f"{name} (in place)", func, passes * n * b, fresh_ew, stream_t[passes])
     for k in (2, 4):
         m = n - n % k
         xm, y = x[:m], np.empty(m // k, dtype)
@@ -94,7 +101,7 @@ def prelu_rows(dtype, n_threads, samples):
                  lambda: fastact.prelu_backward(g, x, w, out=g, axis=axis, n_threads=n_threads),
                  3 * n * b)):
             t = _median_time(func, fresh, samples)
-            rows.append((name, n, t * 1e6, nbytes / bw * 1e6, t / (nbytes / bw)))
+            rows.append((name, n, t * 1e6, nbytes / bw * 1e6, t / (nbytes / bw), None))
     return rows
 
 
@@ -107,14 +114,23 @@ def main():
     dtype = np.dtype(args.dtype).type
     print(f"fastact {fastact.__version__}, SIMD {fastact.show_config('dicts')['simd']}, "
           f"n_threads {args.threads}, {args.dtype}")
-    print(f"{'op':<36}{'n':>12}{'us':>11}{'limit us':>11}{'x limit':>9}")
+    print(f"{'op':<36}{'n':>12}{'us':>11}{'limit us':>11}{'x limit':>9}{'x stream':>10}")
     rows = []
     for n in (int(float(s)) for s in args.sizes.split(",")):
         samples = 61 if n < 1e6 else 15
         rows += measure(n, dtype, args.threads, samples)[1]
     rows += prelu_rows(dtype, args.threads, 9)
-    for name, n, t, lim, ratio in rows:
-        print(f"{name:<36}{n:>12,}{t:>11.1f}{lim:>11.1f}{ratio:>8.2f}x")
+    for name, n, t, lim, ratio, vs_stream in rows:
+        same = f"{vs_stream:>9.2f}x" if vs_stream else f"{'':>10}"
+        print(f"{name:<36}{n:>12,}{t:>11.1f}{lim:>11.1f}{ratio:>8.2f}x{same}")
+    # The per-call cost at n = 1: each op beside relu (forward) or
+    # relu_backward (backward), interleaved.
+    calls, _, _ = _bench.in_place_calls(1, dtype, args.threads)
+    print(f"\n{'per-call cost at n = 1':<36}{'us':>11}{'relu us':>11}{'ratio':>9}")
+    for name, (func, passes) in calls.items():
+        base = calls["relu_backward" if passes == 3 else "relu"][0]
+        t, t_base = _bench.compare(func, base, budget=0.2, samples=9)
+        print(f"{name:<36}{t * 1e6:>11.2f}{t_base * 1e6:>11.2f}{t / t_base:>8.2f}x")
 
 
 if __name__ == "__main__":

@@ -25,9 +25,8 @@ def main(argv=None):
         prog="python -m fastact",
         description="Print fastact's configuration and benchmark every op against "
                     "the strongest NumPy idiom (median time per call, speed-up).")
-    parser.add_argument("--sizes", type=_sizes, default=None,
-                        help="comma-separated element counts (default 1e3,1e5,1e7; "
-                             "1e5,1e7 with --limit)")
+    parser.add_argument("--sizes", type=_sizes, default=[1_000, 100_000, 10_000_000],
+                        help="comma-separated element counts (default 1e3,1e5,1e7)")
     parser.add_argument("--dtype", choices=["float32", "float64"], default="float32")
     parser.add_argument("--threads", type=int, default=None,
                         help="n_threads for fastact (default: OpenMP's default)")
@@ -35,10 +34,6 @@ def main(argv=None):
                         help="only ops whose names start with these (comma-separated)")
     parser.add_argument("--peers", action="store_true",
                         help="also time PyTorch, Numba and numexpr where importable")
-    parser.add_argument("--limit", action="store_true",
-                        help="each element-wise op in place against the streaming kernel "
-                             "of the same memory traffic (default sizes 1e5,1e7), and its "
-                             "per-call cost at n = 1 against relu's")
     parser.add_argument("--pipeline", action="store_true",
                         help="time the activations between matmuls and after idle time "
                              "(NumPy idiom, fastact default threads, fastact 1 thread)")
@@ -67,20 +62,9 @@ def main(argv=None):
                 print(" " * 60, end="\r", file=sys.stderr)
             print(_pipeline.format_table(result))
         return 0
-    if args.limit:
-        rows = _bench.limits(args.sizes or [100_000, 10_000_000], np.dtype(args.dtype).type, args.threads, args.ops,
-                             progress)
-        if args.json:
-            print(json.dumps({"config": config(), "dtype": args.dtype, "limits": rows},
-                             indent=2))
-        else:
-            if sys.stderr.isatty():
-                print(" " * 60, end="\r", file=sys.stderr)
-            print(_bench.format_limits(rows))
-        return 0
     overhead = _bench.call_overhead()
     runner = _peers if args.peers else _bench
-    rows = runner.run(args.sizes or [1_000, 100_000, 10_000_000], np.dtype(args.dtype).type, args.threads, args.ops, progress)
+    rows = runner.run(args.sizes, np.dtype(args.dtype).type, args.threads, args.ops, progress)
     if args.json:
         print(json.dumps({"config": config(), "dtype": args.dtype, "threads": args.threads,
                           "overhead_n1_us": {"fastact": overhead[0] * 1e6,

@@ -78,6 +78,21 @@ def _required(a, a_name, why=""):
         raise TypeError(f"{a_name}= is required{why}")
 
 
+def _out_pair(out, pair, flag, second):
+    """(first_out, second_out) from the ``out`` of a call that returns a pair
+    when ``flag`` (``return_indices``, ``return_noise``) is true: then ``out``
+    may be one array (the first) or a pair; otherwise only one array."""
+    if not pair:
+        if isinstance(out, tuple):
+            raise TypeError(f"out must be one ndarray when {flag} is False")
+        return out, None
+    if isinstance(out, tuple):
+        if len(out) != 2:
+            raise TypeError(f"out must be an ndarray or a pair (y_out, {second})")
+        return out
+    return out, None
+
+
 # --------------------------------------------------------------------------
 # The element-wise ops of the registry (fastact/_ops.py): functions generated
 # from each entry, with real signatures (what a def gives: fast argument
@@ -91,28 +106,29 @@ def _params(op, values):
     return floats, op.args(floats), f32_error
 
 
-_FORWARD_SOURCE = """
-def {name}({signature}):
+# Parameters: the defaults are recognised by identity (free); other values
+# are converted and checked once per distinct tuple of Python floats (a dict
+# lookup), anything else (ints, NumPy scalars, 0-d arrays, errors) each call.
+_PARAMS_SOURCE = """
     if {defaults}:
-        args, f32_error = _DEFAULT_ARGS, None
+        floats, args, f32_error = _DEFAULT_FLOATS, _DEFAULT_ARGS, None
     else:
-        try:  # converted and checked once per distinct value (cached)
-            args, f32_error = _CACHED({values})[1:]
-        except TypeError:  # unhashable (a 0-d array), or not a number: the error
-            args, f32_error = _params(_OP, ({values}))[1:]
+        key = ({values})
+        hit = _SEEN.get(key) if {all_float} else None
+        if hit is None:
+            hit = _params(_OP, key)
+            if {all_float} and len(_SEEN) < 256:
+                _SEEN[key] = hit
+        floats, args, f32_error = hit"""
+
+_FORWARD_SOURCE = """
+def {name}({signature}):{params}
     return _elementwise(_CODE, x, "x", None, None, out, args, n_threads, f32_error)
 """
 
 _BACKWARD_SOURCE = """
 def {name}_backward({signature}):
-    {refs}
-    if {defaults}:
-        floats, args, f32_error = _DEFAULT_FLOATS, _DEFAULT_ARGS, None
-    else:
-        try:
-            floats, args, f32_error = _CACHED({values})
-        except TypeError:
-            floats, args, f32_error = _params(_OP, ({values}))
+    {refs}{params}
     if y is not None and _OP.y_error is not None:
         why = _OP.y_error(*floats)
         if why:
@@ -177,9 +193,7 @@ def _define(op):
     for backward in (False, True):
         scope = {"_elementwise": _elementwise, "_params": _params, "_OP": op,
                  "_exactly_one": _exactly_one, "_required": _required,
-                 "_CODE": _OPS[op.backward if backward else op.forward],
-                 "_CACHED": functools.lru_cache(maxsize=256, typed=True)(
-                     lambda *values, op=op: _params(op, values))}
+                 "_CODE": _OPS[op.backward if backward else op.forward], "_SEEN": {}}
         scope.update({"_D_" + p.name: p.default for p in op.params
                       if p.default is not _ops.REQUIRED})
         if all(p.default is not _ops.REQUIRED for p in op.params):
@@ -193,10 +207,12 @@ def _define(op):
                          f"0.0 if {p.name} is None else {p.name}, " for p in op.params)
         refs = ('_exactly_one(x, "x", y, "y")' if op.y else
                 'y = None\n    _required(x, "x")')
+        all_float = " and ".join(f"type({p.name}) is float" for p in op.params
+                                 if _ops.default(p, backward) is not None) or "True"
+        params = _PARAMS_SOURCE.format(defaults=defaults, values=values, all_float=all_float)
         source = (_BACKWARD_SOURCE if backward else _FORWARD_SOURCE).format(
             name=op.name, signature=_ops.signature(op, backward, defaults="_D_"),
-            values=values,
-            defaults=defaults, refs=refs)
+            params=params, refs=refs)
         exec(source, scope)  # noqa: S102 - source built from the registry entry
         func = scope[op.name + ("_backward" if backward else "")]
         func.__module__ = "fastact"
@@ -215,15 +231,32 @@ del _op
 # --------------------------------------------------------------------------
 # RReLU
 
-_RRELU_PARAMS = (_ops.Param("lower", 0.125), _ops.Param("upper", 1 / 3))
+_LOWER, _UPPER = 0.125, 1 / 3  # the default objects: recognised by identity
+_RRELU_PARAMS = (_ops.Param("lower", _LOWER), _ops.Param("upper", _UPPER))
+
+
+_RRELU_SEEN = {}
 
 
 def _rrelu_bounds(lower, upper):
-    """(lower, upper) as checked floats, and the float32 overflow message."""
-    (lo, hi), f32_error = _ops.finite_params(_RRELU_PARAMS, (lower, upper))
-    if lo > hi:
-        raise ValueError(f"lower must be <= upper, got lower={lo}, upper={hi}")
-    return lo, hi, f32_error
+    """(lower, upper) as checked floats, the float32 overflow message, and
+    the kernel arguments of eval mode (the mean slope, in float64 from the
+    values given); checked once per distinct pair of Python floats."""
+    if lower is _LOWER and upper is _UPPER:
+        return _RRELU_DEFAULT
+    exact = type(lower) is float and type(upper) is float
+    hit = _RRELU_SEEN.get((lower, upper)) if exact else None
+    if hit is None:
+        (lo, hi), f32_error = _ops.finite_params(_RRELU_PARAMS, (lower, upper))
+        if lo > hi:
+            raise ValueError(f"lower must be <= upper, got lower={lo}, upper={hi}")
+        hit = lo, hi, f32_error, ((lo + hi) / 2, 0.0)
+        if exact and len(_RRELU_SEEN) < 256:
+            _RRELU_SEEN[(lower, upper)] = hit
+    return hit
+
+
+_RRELU_DEFAULT = (_LOWER, _UPPER, None, ((_LOWER + _UPPER) / 2, 0.0))
 
 
 def rrelu_key(seed):
@@ -231,6 +264,8 @@ def rrelu_key(seed):
     int >= 0, a key derived with ``np.random.SeedSequence`` (so seeds 0, 1,
     2, ... give unrelated slopes); one 64-bit draw from a
     ``np.random.Generator`` (advancing it)."""
+    if type(seed) is int and seed >= 0:
+        return _key_of_int(seed)
     if seed is None:
         return int(np.random.SeedSequence().generate_state(1, np.uint64)[0])
     if isinstance(seed, np.random.Generator):
@@ -250,20 +285,7 @@ def _key_of_int(seed):
     return int(np.random.SeedSequence(seed).generate_state(1, np.uint64)[0])
 
 
-def _noise_outs(out, return_noise):
-    """(y_out, noise_out) from rrelu's ``out``."""
-    if not return_noise:
-        if isinstance(out, tuple):
-            raise TypeError("out must be one ndarray when return_noise is False")
-        return out, None
-    if isinstance(out, tuple):
-        if len(out) != 2:
-            raise TypeError("out must be an ndarray or a pair (y_out, noise_out)")
-        return out
-    return out, None
-
-
-def rrelu(x, lower=0.125, upper=1 / 3, out=None, *, training=False, seed=None,
+def rrelu(x, lower=_LOWER, upper=_UPPER, out=None, *, training=False, seed=None,
           return_noise=False, n_threads=None):
     """Randomized leaky ReLU: ``x if x > 0 else r * x``.
 
@@ -308,16 +330,22 @@ def rrelu(x, lower=0.125, upper=1 / 3, out=None, *, training=False, seed=None,
     C-ordered temporary (the slopes follow C order). Plain-NumPy twin:
     ``fastact.reference.rrelu`` (the same slopes, bit for bit).
     """
-    lo, hi, f32_error = _rrelu_bounds(lower, upper)
-    key = rrelu_key(seed) if training else 0
+    lo, hi, f32_error, eval_args = _rrelu_bounds(lower, upper)
     if not training and not return_noise:
-        return _elementwise(_OPS["leaky_relu"], x, "x", None, None, out,
-                            ((lo + hi) / 2, 0.0), n_threads, f32_error)
+        return _elementwise(_OPS["leaky_relu"], x, "x", None, None, out, eval_args,
+                            n_threads, f32_error)
+    key = rrelu_key(seed) if training else 0
     nt = effective_n_threads(n_threads)
+    if training and not return_noise and _runtime.plain(x, None, out) and (
+            f32_error is None or x.dtype != np.float32):
+        # The common training call: C-contiguous, nothing to plan.
+        dst = np.empty(x.shape, x.dtype) if out is None else out
+        _kernels.elementwise(_OPS["rrelu_train"], x, None, dst, None, lo, hi, key, nt)
+        return dst
     x = as_data(x, "x")
     if f32_error is not None and x.dtype == np.float32:
         raise ValueError(f32_error)
-    y_out, n_out = _noise_outs(out, return_noise)
+    y_out, n_out = _out_pair(out, return_noise, "return_noise", "noise_out")
     for o, name in ((y_out, "out"), (n_out, "noise_out")):
         if o is not None:
             check_out(o, x.shape, x.dtype, name)
@@ -328,7 +356,7 @@ def rrelu(x, lower=0.125, upper=1 / 3, out=None, *, training=False, seed=None,
     noise, n_back = destination(n_out, x.shape, x.dtype, order) if return_noise else (None, None)
     x = source(x, order, (y_out, n_out), alias_ok=True)
     code, args = (_OPS["rrelu_train"], (lo, hi)) if training else \
-        (_OPS["rrelu_eval_noise"], ((lo + hi) / 2, 0.0))
+        (_OPS["rrelu_eval_noise"], eval_args)
     _kernels.elementwise(code, kernel_view(x, order), None, kernel_view(y, order),
                          None if noise is None else kernel_view(noise, order),
                          args[0], args[1], key, nt)
@@ -336,7 +364,7 @@ def rrelu(x, lower=0.125, upper=1 / 3, out=None, *, training=False, seed=None,
     return (y, finish(noise, n_back)) if return_noise else y
 
 
-def rrelu_backward(grad_output, x=None, *, noise=None, lower=0.125, upper=1 / 3,
+def rrelu_backward(grad_output, x=None, *, noise=None, lower=_LOWER, upper=_UPPER,
                    training=False, out=None, n_threads=None):
     """Gradient of :func:`rrelu`.
 
@@ -366,7 +394,7 @@ def rrelu_backward(grad_output, x=None, *, noise=None, lower=0.125, upper=1 / 3,
     As PyTorch's ``rrelu_with_noise_backward``, the input that the mode does
     not use is not read (it is checked when given: dtype and shape).
     """
-    lo, hi, f32_error = _rrelu_bounds(lower, upper)
+    lo, hi, f32_error, eval_args = _rrelu_bounds(lower, upper)
     if training:
         _required(noise, "noise", " when training=True (rrelu(..., return_noise=True) "
                                   "gives it)")
@@ -377,7 +405,7 @@ def rrelu_backward(grad_output, x=None, *, noise=None, lower=0.125, upper=1 / 3,
         _required(x, "x", " when training=False")
         a, a_name, b, b_name, unused, unused_name = \
             grad_output, "grad_output", x, "x", noise, "noise"
-        code, args = _OPS["leaky_relu_grad"], ((lo + hi) / 2, 0.0)
+        code, args = _OPS["leaky_relu_grad"], eval_args
     if unused is not None:
         g, other = as_data(a, a_name), as_data(unused, unused_name)
         same_dtype(g, a_name, other, unused_name)
@@ -587,18 +615,6 @@ def _apart_and_contiguous(x, *outs):
     return True
 
 
-def _maxout_outs(out, return_indices):
-    if not return_indices:
-        if isinstance(out, tuple):
-            raise TypeError("out must be one ndarray when return_indices is False")
-        return out, None
-    if isinstance(out, tuple):
-        if len(out) != 2:
-            raise TypeError("out must be an ndarray or a pair (y_out, indices_out)")
-        return out
-    return out, None
-
-
 def maxout(x, k, axis=-1, out=None, *, return_indices=False, n_threads=None):
     """Maxout: the maximum of each group of ``k`` consecutive elements along ``axis``.
 
@@ -649,7 +665,7 @@ def maxout(x, k, axis=-1, out=None, *, return_indices=False, n_threads=None):
     if x.shape[ax] % k:
         raise ValueError(f"k={k} does not divide x.shape[{axis}] = {x.shape[ax]}")
     y_shape = x.shape[:ax] + (x.shape[ax] // k,) + x.shape[ax + 1:]
-    y_out, i_out = _maxout_outs(out, return_indices)
+    y_out, i_out = _out_pair(out, return_indices, "return_indices", "indices_out")
     if y_out is not None:
         check_out(y_out, y_shape, x.dtype)
     if i_out is not None:

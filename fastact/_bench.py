@@ -207,10 +207,13 @@ def run(sizes=(1_000, 100_000, 10_000_000), dtype=np.float32, n_threads=None, op
 
 
 def in_place_calls(n, dtype, n_threads):
-    """name -> (in-place call, streaming kernel of the same traffic, data to
-    refresh before each call): forward ops read and write x (the limit is
-    ``x = |x|`` in place); backward ops read g and x and write g (the limit
-    is ``g = g * x`` in place); RReLU in training reads and writes x."""
+    """``(calls, streams, fresh)``: calls maps each element-wise op (every
+    registry op, forward and backward from x, and RReLU) to ``(in-place call,
+    passes)``, where passes is the memory traffic in arrays of n elements (2:
+    read and write x; 3: read g and x, write g); streams maps 2 and 3 to
+    fastact's plain streaming kernels of that traffic (``x = |x|``,
+    ``g = g * x``) with the same threads; ``fresh()`` restores the data
+    before each timed call."""
     rng = np.random.default_rng(0)
     x0 = rng.standard_normal(n).astype(dtype) * dtype(4)
     g0 = rng.standard_normal(n).astype(dtype)
@@ -221,79 +224,23 @@ def in_place_calls(n, dtype, n_threads):
         np.copyto(x, x0)
         np.copyto(g, g0)
 
-    stream = lambda: fastact.leaky_relu(x, -1.0, out=x, **nt)  # noqa: E731
-    stream2 = lambda: fastact.rrelu_backward(g, noise=x, training=True, out=g, **nt)  # noqa: E731
+    streams = {2: lambda: fastact.leaky_relu(x, -1.0, out=x, **nt),
+               3: lambda: fastact.rrelu_backward(g, noise=x, training=True, out=g, **nt)}
     calls = {}
     for op in _ops.ELEMENTWISE:
         p = _ops.bench_values(op)
         kw = {q.name: v for q, v in zip(op.params, p)}
         fwd, bwd = getattr(fastact, op.name), getattr(fastact, op.name + "_backward")
-        calls[op.name] = (lambda fwd=fwd, p=p: fwd(x, *p, out=x, **nt), stream)
-        calls[op.name + "_backward"] = (lambda bwd=bwd, kw=kw: bwd(g, x, out=g, **kw, **nt),
-                                        stream2)
-    calls["rrelu"] = (lambda: fastact.rrelu(x, out=x, **nt), stream)
-    calls["rrelu (training)"] = (lambda: fastact.rrelu(x, out=x, training=True, seed=0, **nt),
-                                 stream)
-    return calls, fresh
+        calls[op.name] = (lambda fwd=fwd, p=p: fwd(x, *p, out=x, **nt), 2)
+        calls[op.name + "_backward"] = (lambda bwd=bwd, kw=kw: bwd(g, x, out=g, **kw, **nt), 3)
+    calls["rrelu"] = (lambda: fastact.rrelu(x, out=x, **nt), 2)
+    calls["rrelu (training)"] = (lambda: fastact.rrelu(x, out=x, training=True, seed=0, **nt), 2)
+    return calls, streams, fresh
 
 
 def in_place_names():
     """The names of :func:`in_place_calls`, without building the data."""
     return list(in_place_calls(1, np.float32, 1)[0])
-
-
-def _fresh_times(func, fresh, samples):
-    times = []
-    for _ in range(samples):
-        fresh()
-        t0 = time.perf_counter()
-        func()
-        times.append(time.perf_counter() - t0)
-    return times
-
-
-def limits(sizes=(100_000, 10_000_000), dtype=np.float32, n_threads=None, ops=None,
-           progress=None, samples=15):
-    """Rows of {op, n, fastact_us, limit_us, ratio}: each element-wise op in
-    place on fresh data against the streaming kernel of the same memory
-    traffic, samples interleaved, medians; and the per-call cost at n = 1
-    of each op beside relu's (n = 1 rows, ``limit_us`` is relu's)."""
-    rows = []
-    for n in sizes:
-        calls, fresh = in_place_calls(int(n), dtype, n_threads)
-        for name, (ours, stream) in calls.items():
-            if ops and not any(name.startswith(o) for o in ops):
-                continue
-            if progress:
-                progress(name, n)
-            ours(), stream()  # warm up
-            a, b = [], []
-            for _ in range(samples):
-                a += _fresh_times(ours, fresh, 1)
-                b += _fresh_times(stream, fresh, 1)
-            t, lim = float(np.median(a)), float(np.median(b))
-            rows.append({"op": name, "n": int(n), "fastact_us": t * 1e6,
-                         "limit_us": lim * 1e6, "ratio": t / lim})
-    calls, _ = in_place_calls(1, dtype, n_threads)
-    relu = calls["relu"][0]
-    for name, (ours, _) in calls.items():
-        if ops and not any(name.startswith(o) for o in ops):
-            continue
-        t, t_relu = compare(ours, relu, budget=0.2, samples=9)
-        rows.append({"op": name, "n": 1, "fastact_us": t * 1e6, "limit_us": t_relu * 1e6,
-                     "ratio": t / t_relu})
-    return rows
-
-
-def format_limits(rows):
-    lines = [f"{'op (in place, fresh data)':<28}{'n':>12}{'fastact us':>12}"
-             f"{'limit us':>12}{'x limit':>9}"]
-    for r in rows:
-        limit = "relu" if r["n"] == 1 else "limit"
-        lines.append(f"{r['op']:<28}{r['n']:>12,}{r['fastact_us']:>12.2f}"
-                     f"{r['limit_us']:>12.2f}{r['ratio']:>8.2f}x" + ("  (vs relu)" if
-                                                                     limit == "relu" else ""))
-    return "\n".join(lines)
 
 
 def format_table(rows):
