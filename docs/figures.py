@@ -83,7 +83,7 @@ def activations(path):
     for j in range(i + 1, bands * cols):  # unused cells
         axes[2 * (j // cols), j % cols].axis("off")
         axes[2 * (j // cols) + 1, j % cols].axis("off")
-    for ax in axes.flat:
+    for ax in (a for a in axes.flat if a.axison):
         ax.axhline(0, color="k", lw=0.5)
         ax.axvline(0, color="k", lw=0.5)
         ax.grid(alpha=0.3)
