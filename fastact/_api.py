@@ -207,8 +207,9 @@ def _define(op):
                          f"0.0 if {p.name} is None else {p.name}, " for p in op.params)
         refs = ('_exactly_one(x, "x", y, "y")' if op.y else
                 'y = None\n    _required(x, "x")')
-        all_float = " and ".join(f"type({p.name}) is float" for p in op.params
-                                 if _ops.default(p, backward) is not None) or "True"
+        all_float = " and ".join(
+            f"type({p.name}) is float" if _ops.default(p, backward) is not None else
+            f"({p.name} is None or type({p.name}) is float)" for p in op.params) or "True"
         params = _PARAMS_SOURCE.format(defaults=defaults, values=values, all_float=all_float)
         source = (_BACKWARD_SOURCE if backward else _FORWARD_SOURCE).format(
             name=op.name, signature=_ops.signature(op, backward, defaults="_D_"),

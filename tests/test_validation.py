@@ -355,3 +355,24 @@ def test_backward_takes_every_forward_parameter():
         fastact.threshold_backward(g, x, value=3.0)  # threshold is required
     with pytest.raises(ValueError, match="value"):
         fastact.threshold_backward(g, x, threshold=0.5, value=np.nan)
+    fastact.threshold_backward(g, x, threshold=0.5, value=1)  # cached under (0.5, 1)
+    with pytest.raises(TypeError, match="value"):
+        fastact.threshold_backward(g, x, threshold=0.5, value=True)
+
+
+def test_cached_parameters_keep_their_checks():
+    """A value seen before is served from the cache, but only Python floats
+    are: a bool equal to a cached 1.0 still raises."""
+    x = np.array([-2.0, 0.5])
+    fastact.hardtanh(x, -1.0, 1.0)
+    fastact.hardtanh(x, -1.0, 1.0)
+    with pytest.raises(TypeError, match="max_val"):
+        fastact.hardtanh(x, -1.0, True)
+    with pytest.raises(ValueError, match="min_val"):
+        fastact.hardtanh(x, 2.0, 1.0)
+    with pytest.raises(ValueError, match="min_val"):
+        fastact.hardtanh(x, 2.0, 1.0)  # errors are not cached
+    x32 = x.astype(np.float32)
+    fastact.hardtanh(x, -1e300, 1.0)   # fine in float64, cached...
+    with pytest.raises(ValueError, match="float32"):
+        fastact.hardtanh(x32, -1e300, 1.0)  # ...and still refused for float32
