@@ -9,9 +9,7 @@ Conventions shared by every function (each docstring states its own edge cases):
   as if the input had been copied first);
 * ``n_threads``: see :func:`fastact.effective_n_threads`.
 """
-import functools
 import math
-import numbers
 
 import numpy as np
 
@@ -260,32 +258,6 @@ def _rrelu_bounds(lower, upper):
 _RRELU_DEFAULT = (_LOWER, _UPPER, None, ((_LOWER + _UPPER) / 2, 0.0))
 
 
-def rrelu_key(seed):
-    """The 64-bit key of RReLU's random slopes: fresh entropy for None; for an
-    int >= 0, a key derived with ``np.random.SeedSequence`` (so seeds 0, 1,
-    2, ... give unrelated slopes); one 64-bit draw from a
-    ``np.random.Generator`` (advancing it)."""
-    if type(seed) is int and seed >= 0:
-        return _key_of_int(seed)
-    if seed is None:
-        return int(np.random.SeedSequence().generate_state(1, np.uint64)[0])
-    if isinstance(seed, np.random.Generator):
-        return int(seed.integers(0, 2**64, dtype=np.uint64))
-    if isinstance(seed, (bool, np.bool_)) or not isinstance(seed, numbers.Integral):
-        raise TypeError(f"seed must be None, an int >= 0 or a numpy.random.Generator, "
-                        f"got {type(seed).__name__}")
-    if seed < 0:
-        raise ValueError(f"seed must be >= 0, got {seed}")
-    return _key_of_int(int(seed))
-
-
-@functools.lru_cache(maxsize=256)
-def _key_of_int(seed):
-    # SeedSequence costs ~10 us: a loop of training steps reusing a few
-    # seeds pays it once per seed.
-    return int(np.random.SeedSequence(seed).generate_state(1, np.uint64)[0])
-
-
 def rrelu(x, lower=_LOWER, upper=_UPPER, out=None, *, training=False, seed=None,
           return_noise=False, n_threads=None):
     """Randomized leaky ReLU: ``x if x > 0 else r * x``.
@@ -335,7 +307,7 @@ def rrelu(x, lower=_LOWER, upper=_UPPER, out=None, *, training=False, seed=None,
     if not training and not return_noise:
         return _elementwise(_OPS["leaky_relu"], x, "x", None, None, out, eval_args,
                             n_threads, f32_error)
-    key = rrelu_key(seed) if training else 0
+    key = _ops.rrelu_key(seed) if training else 0
     nt = effective_n_threads(n_threads)
     if training and not return_noise and _runtime.plain(x, None, out) and (
             f32_error is None or x.dtype != np.float32):

@@ -24,7 +24,9 @@ Ops whose signatures do not fit the element-wise mould (``prelu``, ``maxout``,
 too (:class:`Custom`), so every check of completeness covers them.
 """
 import dataclasses
+import functools
 import math
+import numbers
 import os
 from typing import Callable
 
@@ -95,10 +97,10 @@ class Elementwise:
     torch: Callable
     torch_backward: Callable
     params: tuple = ()
-    kernel_args: Callable = None
-    check: Callable = None
+    kernel_args: Callable | None = None
+    check: Callable | None = None
     y: bool = False
-    y_error: Callable = None
+    y_error: Callable | None = None
     sample: tuple = ()
     notes: str = ""
     example: str = ""  # doctest lines of the forward's docstring
@@ -375,6 +377,36 @@ def bench_values(op):
 def public_functions():
     """Every public op function's name, forward then backward, in registry order."""
     return [f for op in REGISTRY.values() for f in op.functions]
+
+
+# --------------------------------------------------------------------------
+# RReLU's key: how a seed becomes the 64-bit key of the counter-based slopes
+# (shared by the kernels' caller and the NumPy twin).
+
+def rrelu_key(seed):
+    """The 64-bit key of RReLU's random slopes: fresh entropy for None; for an
+    int >= 0, a key derived with ``np.random.SeedSequence`` (so seeds 0, 1,
+    2, ... give unrelated slopes); one 64-bit draw from a
+    ``np.random.Generator`` (advancing it)."""
+    if type(seed) is int and seed >= 0:
+        return _key_of_int(seed)
+    if seed is None:
+        return int(np.random.SeedSequence().generate_state(1, np.uint64)[0])
+    if isinstance(seed, np.random.Generator):
+        return int(seed.integers(0, 2**64, dtype=np.uint64))
+    if isinstance(seed, (bool, np.bool_)) or not isinstance(seed, numbers.Integral):
+        raise TypeError(f"seed must be None, an int >= 0 or a numpy.random.Generator, "
+                        f"got {type(seed).__name__}")
+    if seed < 0:
+        raise ValueError(f"seed must be >= 0, got {seed}")
+    return _key_of_int(int(seed))
+
+
+@functools.lru_cache(maxsize=256)
+def _key_of_int(seed):
+    # SeedSequence costs ~10 us: a loop of training steps reusing a few
+    # seeds pays it once per seed.
+    return int(np.random.SeedSequence(seed).generate_state(1, np.uint64)[0])
 
 
 # --------------------------------------------------------------------------

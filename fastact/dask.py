@@ -108,7 +108,7 @@ def rrelu(x, lower=0.125, upper=1 / 3, *, training=False, seed=None, return_nois
     over the whole array)."""
     x = _dask(x, "x")
     fastact.rrelu(np.empty(0, x.dtype), lower, upper, training=training, seed=0)
-    key = _api.rrelu_key(seed) if training else 0
+    key = _ops.rrelu_key(seed) if training else 0
 
     def block(b, block_id=None, part=0):
         s = int(np.random.SeedSequence([key, *block_id]).generate_state(1, np.uint64)[0])

@@ -144,12 +144,10 @@ def rrelu_slopes(shape, dtype, lower, upper, key):
 
 @_quiet
 def rrelu(x, lower=0.125, upper=1 / 3, *, training=False, seed=None, return_noise=False):
-    from ._api import rrelu_key
-
     x = np.asarray(x)
     t = x.dtype.type
     if training:
-        r = rrelu_slopes(x.shape, x.dtype, lower, upper, rrelu_key(seed))
+        r = rrelu_slopes(x.shape, x.dtype, lower, upper, _ops.rrelu_key(seed))
         y = np.where(x <= 0, x * r, x)
         noise = np.where(x <= 0, r, t(1))
     else:
