@@ -49,9 +49,16 @@ cdef extern from "_support.h":
 # parallel region: entering one costs ~1 us idle and up to a scheduler slice
 # (~10-16 ms, measured on 2 cores) when another process holds the second core; PyTorch
 # uses a grain of 32768 elements for the same reason (ATen/Parallel.h).
-# Above it, the work is cut into CHUNK-element pieces handed out with
-# schedule(dynamic): a thread that is descheduled holds up the region by at
-# most one chunk instead of half the array, as schedule(static) would.
+# Above it, the work is cut into CHUNK-element pieces. The element-wise ops
+# deal them round-robin (schedule(static, 1)): chunk c always goes to thread
+# c % team, so a call repeated on the same arrays finds each chunk in the
+# cache of the core that touched it last. Handing chunks out dynamically
+# (which bounds what a descheduled thread holds up to one chunk) moved them
+# between the cores' L2 caches on every call: at 1e5 float32 elements, 2
+# threads took 20 us against 12 us round-robin and 16.5 us serially, and lost
+# to PyTorch's fixed halves. A descheduled thread now delays its share; the
+# thread policy (fastact/_runtime.pyx) sees such stalls and runs serially.
+# PReLU's and Maxout's tiles are still handed out dynamically.
 cdef Py_ssize_t SERIAL_THRESHOLD = 32768
 cdef Py_ssize_t CHUNK = 16384
 # Weight-gradient reductions sum at most MAX_BLOCKS fixed blocks, whose
@@ -370,7 +377,7 @@ cdef void _ew_run(int op, const floating* a, const floating* b, floating* out,
     if team == 1:
         _ew_span(op, a, b, out, out2, n, args, 0)
     else:
-        for c in prange(nchunks, schedule="dynamic", num_threads=team):
+        for c in prange(nchunks, schedule="static", chunksize=1, num_threads=team):  # see CHUNK
             lo = c * CHUNK
             fastact_check(0 <= lo < n, "element-wise chunk inside the array")
             _ew_span(op, a + lo, (b + lo) if b != NULL else NULL, out + lo,
