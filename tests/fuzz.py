@@ -23,7 +23,7 @@ from hypothesis import HealthCheck, given, seed as hypothesis_seed, settings
 from hypothesis import strategies as st
 
 import fastact
-from fastact import reference as ref
+from fastact import _ops, reference as ref
 
 ARENA_BYTES = 1 << 15
 SENTINEL = 0xA5
@@ -102,6 +102,7 @@ class Case:
         return mask
 
 
+REGISTRY_FUNCTIONS = [f for op in _ops.ELEMENTWISE for f in op.functions]
 SHAPES = st.lists(st.integers(0, 6), min_size=0, max_size=3).map(tuple)
 LAYOUTS = st.sampled_from(["C", "C", "F", "strided", "reversed", "misaligned", "readonly",
                            "zero"])
@@ -110,9 +111,8 @@ THREADS = st.sampled_from([None, None, 1, 2, -1, 0, 1.5, True, "2"])
 
 def _draw_call(draw, case):
     """(name, callable on fastact or a twin, arrays, out or None)."""
-    name = draw(st.sampled_from(["relu", "leaky_relu", "prelu", "maxout", "relu_backward",
-                                 "leaky_relu_backward", "prelu_backward",
-                                 "maxout_backward"]))
+    name = draw(st.sampled_from(["prelu", "maxout", "prelu_backward", "maxout_backward",
+                                 "rrelu", "rrelu_backward"] + REGISTRY_FUNCTIONS))
     dtype = draw(st.sampled_from(DATA_DTYPES * 6 + BAD_DTYPES))
     shape = draw(SHAPES)
     x = case.view(shape, dtype, draw(LAYOUTS))
@@ -148,24 +148,38 @@ def _draw_call(draw, case):
                          "readonly" if how == "readonly" else draw(LAYOUTS.filter(
                              lambda s: s not in ("zero", "readonly"))))
 
-    if name in ("relu", "leaky_relu"):
-        out = out_for(shape, dtype, [x])
-        args = (x,) if name == "relu" else (x, slope)
-        return name, lambda m: getattr(m, name)(*args, **({"out": out} if m is fastact
-                                                           else {}), **(kw if m is fastact
-                                                                        else {})), [x], out
-    if name in ("relu_backward", "leaky_relu_backward"):
+    if name in REGISTRY_FUNCTIONS:  # every element-wise op of the registry
+        op = _ops.REGISTRY[name.removesuffix("_backward")]
+        values = [draw(st.sampled_from([v, d, slope, 1e300, float("inf")]))
+                  for v, d in zip(op.sample, (p.default for p in op.params))]
+        if not name.endswith("_backward"):
+            out = out_for(shape, dtype, [x])
+            return name, lambda m: getattr(m, name)(
+                x, *values, **({"out": out, **kw} if m is fastact else {})), [x], out
         g = case.view(shape, g_dtype, draw(LAYOUTS))
-        extra = {} if name == "relu_backward" else {"negative_slope": slope}
-        from_y = draw(st.booleans())
+        params = {p.name: v for p, v in zip(op.params, values)}
+        ref_name = "y" if op.y and draw(st.booleans()) else "x"
         out = out_for(shape, dtype, [g, x])
-
-        def call(m):
-            args = dict(extra, **({"y": x} if from_y else {"x": x}))
-            if m is fastact:
-                return m.__dict__[name](g, out=out, **args, **kw)
-            return m.__dict__[name](g, **args)
-        return name, call, [g, x], out
+        return name, lambda m: getattr(m, name)(
+            g, **{ref_name: x}, **params,
+            **({"out": out, **kw} if m is fastact else {})), [g, x], out
+    if name in ("rrelu", "rrelu_backward"):
+        training = draw(st.booleans())
+        lower, upper = draw(st.sampled_from([(0.125, 1 / 3), (0.3, 0.1), (-1.0, 0.5),
+                                             (float("nan"), 0.2)]))
+        seed = draw(st.sampled_from([0, 7, -1, 1.5]))
+        if name == "rrelu":
+            noise = draw(st.booleans())
+            out = out_for(shape, dtype, [x])
+            return name, lambda m: getattr(m, name)(
+                x, lower, upper, training=training, seed=seed, return_noise=noise,
+                **({"out": out, **kw} if m is fastact else {})), [x], out
+        g = case.view(shape, g_dtype, draw(LAYOUTS))
+        out = out_for(shape, dtype, [g, x])
+        ref_kw = {"noise": x} if training else {"x": x}
+        return name, lambda m: getattr(m, name)(
+            g, **ref_kw, lower=lower, upper=upper, training=training,
+            **({"out": out, **kw} if m is fastact else {})), [g, x], out
     if name in ("prelu", "prelu_backward"):
         g = case.view(shape, g_dtype, draw(LAYOUTS))
         out = out_for(shape, dtype, [x, g])

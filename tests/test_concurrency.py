@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 
 import fastact
-from fastact import _runtime, reference as ref
+from fastact import _ops, _runtime, reference as ref
 from helpers import assert_same, salted
 
 
@@ -20,11 +20,15 @@ def _every_op(x, g, k=4):
     xm, gm = x[:m].reshape(-1, 3, k), g[:m].reshape(-1, 3, k)
     w = np.array([0.1, -0.5, 2.0], x.dtype)
     y, idx = fastact.maxout(xm, k, return_indices=True)
-    return [fastact.relu(x), fastact.leaky_relu(x, 0.2), fastact.relu_backward(g, x),
-            fastact.leaky_relu_backward(g, x, negative_slope=0.2), fastact.prelu(xm, w),
-            *fastact.prelu_backward(gm, xm, w), y, idx,
-            fastact.maxout_backward(np.ones_like(y), k, xm),
-            fastact.maxout_backward(np.ones_like(y), k, indices=idx)]
+    out = []
+    for op in _ops.ELEMENTWISE:  # every registry op
+        kw = dict(zip((p.name for p in op.params), op.sample))
+        out += [getattr(fastact, op.name)(x, *op.sample),
+                getattr(fastact, op.name + "_backward")(g, x, **kw)]
+    return out + [*fastact.rrelu(x, training=True, seed=5, return_noise=True),
+                  fastact.prelu(xm, w), *fastact.prelu_backward(gm, xm, w), y, idx,
+                  fastact.maxout_backward(np.ones_like(y), k, xm),
+                  fastact.maxout_backward(np.ones_like(y), k, indices=idx)]
 
 
 def test_eight_threads_hammering_every_op():
