@@ -12,12 +12,13 @@ peer, and the NumPy idiom it is benchmarked against. From this table:
 * ``fastact.dask`` wraps every element-wise op;
 * ``python -m fastact``, ``--peers`` and the asv suite take their cases from it;
 * the tests run every generic check over it, and check that the stubs
-  (the generated block of ``fastact/__init__.pyi``, see :func:`write_stub`), the
+  (the generated block of ``fastact/__init__.pyi``, see :func:`write_generated`), the
   README's API table and every layer above cover each entry.
 
-Adding a piecewise op: its scalar rules and op codes in ``_kernels.pyx``, one
-:class:`Elementwise` entry here, a row in the README (``docs``), and the
-regenerated stub.
+Adding a piecewise op: its scalar rules and op codes in ``_kernels.pyx`` and
+one :class:`Elementwise` entry here (with its docs: rule, notes, example);
+then :func:`write_generated` rewrites the stub's and the README's generated
+blocks. docs/design.md has the whole picture.
 
 Ops whose signatures do not fit the element-wise mould (``prelu``, ``maxout``,
 ``rrelu``) are written by hand in ``fastact/_api.py``; they have entries here
