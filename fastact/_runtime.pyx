@@ -64,8 +64,8 @@ cimport numpy as cnp
 cnp.import_array()
 
 cdef extern from "_support.h":
-    int fastact_enter() noexcept nogil
-    void fastact_leave() noexcept nogil
+    ctypedef int fastact_counter
+    int fastact_atomic_add(fastact_counter* p, int d) noexcept nogil
     int fastact_cpu_avx2()
     int fastact_cpu_avx512()
     int omp_get_max_threads() noexcept nogil
@@ -395,12 +395,13 @@ if _env:
 # a pool of Python threads, say) get max(1, n_threads // k) threads each, so
 # Python threads do not multiply OpenMP teams into oversubscription.
 
-cdef Py_ssize_t _calls_shared = 0   # calls whose thread count was shared down
+cdef fastact_counter _in_flight = 0   # calls above the serial threshold running now
+cdef Py_ssize_t _calls_shared = 0     # calls whose thread count was shared down
 
 
 cdef int share(int n_threads) noexcept nogil:
     global _calls_shared
-    cdef int k = fastact_enter()
+    cdef int k = fastact_atomic_add(&_in_flight, 1)
     if k > 1 and n_threads > 1:
         _calls_shared += 1
         return max(1, n_threads // k)
@@ -408,7 +409,7 @@ cdef int share(int n_threads) noexcept nogil:
 
 
 cdef void unshare() noexcept nogil:
-    fastact_leave()
+    fastact_atomic_add(&_in_flight, -1)
 
 
 # --------------------------------------------------------------------------

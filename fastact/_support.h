@@ -17,7 +17,7 @@
 #define FASTACT_OPENMP_VERSION _OPENMP
 #else
 #define FASTACT_OPENMP_VERSION 0
-static int omp_get_max_threads(void) { return 1; }
+static inline int omp_get_max_threads(void) { return 1; }
 #endif
 
 /* ---- What this module was compiled for. */
@@ -53,7 +53,7 @@ static int omp_get_max_threads(void) { return 1; }
    stays inside its array; release builds compile the checks away. */
 #ifdef FASTACT_DEBUG
 #define FASTACT_DEBUG_ON 1
-static void fastact_check(int ok, const char* what) {
+static inline void fastact_check(int ok, const char* what) {
     if (!ok) { fprintf(stderr, "fastact internal check failed: %s\n", what); abort(); }
 }
 #else
@@ -109,36 +109,36 @@ static inline double fastact_unit_f64(uint32_t lo, uint32_t hi, uint64_t key) {
     return d - 1.0;
 }
 
-/* ---- Calls above the serial threshold now running in this process, from
-   any Python thread (see share() in _runtime.pyx). */
+/* ---- Atomic add on a counter shared by threads (the calls in flight, see
+   share() in _runtime.pyx): returns the new value. */
 #if defined(_MSC_VER)
 #include <intrin.h>
-static volatile long fastact_in_flight = 0;
-static int fastact_enter(void) { return (int)_InterlockedIncrement(&fastact_in_flight); }
-static void fastact_leave(void) { _InterlockedDecrement(&fastact_in_flight); }
-#else
-static int fastact_in_flight = 0;
-static int fastact_enter(void) {
-    return __atomic_add_fetch(&fastact_in_flight, 1, __ATOMIC_RELAXED);
+static inline int fastact_atomic_add(volatile long* p, int d) {
+    return (int)_InterlockedExchangeAdd(p, (long)d) + d;
 }
-static void fastact_leave(void) { __atomic_sub_fetch(&fastact_in_flight, 1, __ATOMIC_RELAXED); }
+typedef volatile long fastact_counter;
+#else
+static inline int fastact_atomic_add(int* p, int d) {
+    return __atomic_add_fetch(p, d, __ATOMIC_RELAXED);
+}
+typedef int fastact_counter;
 #endif
 
 /* ---- What the CPU running us supports, for the SIMD dispatch in _simd.py
    (gcc and clang check the OS's register-state support too). */
 #if (defined(__GNUC__) || defined(__clang__)) && (defined(__x86_64__) || defined(__i386__))
-static int fastact_cpu_avx2(void) {
+static inline int fastact_cpu_avx2(void) {
     __builtin_cpu_init();
     return __builtin_cpu_supports("avx2");
 }
-static int fastact_cpu_avx512(void) {
+static inline int fastact_cpu_avx512(void) {
     __builtin_cpu_init();
     return __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512vl")
         && __builtin_cpu_supports("avx512bw") && __builtin_cpu_supports("avx512dq");
 }
 #else
-static int fastact_cpu_avx2(void) { return 0; }
-static int fastact_cpu_avx512(void) { return 0; }
+static inline int fastact_cpu_avx2(void) { return 0; }
+static inline int fastact_cpu_avx512(void) { return 0; }
 #endif
 
 #endif /* FASTACT_SUPPORT_H */
