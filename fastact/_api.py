@@ -155,11 +155,12 @@ def _docstring(op, backward):
     params = []
     for p in op.params:
         d = _ops.default(p, backward)
-        kind = "float" if d is _ops.REQUIRED else f"float, default {d!r}"
+        kind = ("float" if d is _ops.REQUIRED else "float, optional" if d is None
+                else f"float, default {d!r}")
         note = " Unused by the gradient, accepted as the forward takes it." \
             if backward and not p.grad_uses else ""
-        finite = " and must be finite there" if p.finite else ""
-        params.append(f"{p.name} : {kind}\n    {p.doc[:1].upper()}{p.doc[1:]}, rounded "
+        finite = ", where it must be finite" if p.finite else ""
+        params.append(f"{p.name} : {kind}\n    {p.doc[:1].upper()}{p.doc[1:]}; rounded "
                       f"to the data dtype{finite}.{note}")
     if not backward:
         head = f"{op.summary}: ``{op.rule}``, element-wise."
