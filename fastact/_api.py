@@ -301,7 +301,8 @@ def rrelu(x, lower=_LOWER, upper=_UPPER, out=None, *, training=False, seed=None,
     The slopes come from a counter-based generator (a hash of the key and
     the element's C-order position, see docs/design.md), not from NumPy's
     global state. In training mode a Fortran-ordered ``x`` is read through a
-    C-ordered temporary (the slopes follow C order). Plain-NumPy twin:
+    C-ordered temporary (the slopes follow C order), and a new result is
+    C-ordered. Plain-NumPy twin:
     ``fastact.reference.rrelu`` (the same slopes, bit for bit).
     """
     lo, hi, f32_error, eval_args = _rrelu_bounds(lower, upper)
