@@ -300,9 +300,8 @@ def rrelu(x, lower=_LOWER, upper=_UPPER, out=None, *, training=False, seed=None,
     -----
     The slopes come from a counter-based generator (a hash of the key and
     the element's C-order position, see docs/design.md), not from NumPy's
-    global state. In training mode a Fortran-ordered ``x`` is read through a
-    C-ordered temporary (the slopes follow C order), and a new result is
-    C-ordered. Plain-NumPy twin:
+    global state. A Fortran-ordered ``x`` is processed in place, in memory
+    order, each element still taking the slope of its C-order position. Plain-NumPy twin:
     ``fastact.reference.rrelu`` (the same slopes, bit for bit).
     """
     lo, hi, f32_error, eval_args = _rrelu_bounds(lower, upper)
@@ -326,15 +325,17 @@ def rrelu(x, lower=_LOWER, upper=_UPPER, out=None, *, training=False, seed=None,
             check_out(o, x.shape, x.dtype, name)
     if y_out is not None and n_out is not None and _runtime.overlap(y_out, n_out):
         raise ValueError("y_out and noise_out overlap")
-    order = "C" if training else pick_order(y_out, x)
+    order = pick_order(y_out, x)
     y, y_back = destination(y_out, x.shape, x.dtype, order)
     noise, n_back = destination(n_out, x.shape, x.dtype, order) if return_noise else (None, None)
     x = source(x, order, (y_out, n_out), alias_ok=True)
-    code, args = (_OPS["rrelu_train"], (lo, hi)) if training else \
-        (_OPS["rrelu_eval_noise"], eval_args)
-    _kernels.elementwise(code, kernel_view(x, order), None, kernel_view(y, order),
-                         None if noise is None else kernel_view(noise, order),
-                         args[0], args[1], key, nt)
+    if training and order == "F" and x.ndim > 1:
+        # The slopes follow C order; memory runs in F order.
+        _kernels.rrelu_fortran(x, y, noise, lo, hi, key, nt)
+    else:
+        code, args = (_OPS["rrelu_train"], (lo, hi)) if training else \
+            (_OPS["rrelu_eval_noise"], eval_args)
+        _kernels.elementwise(code, x, None, y, noise, args[0], args[1], key, nt)
     y = finish(y, y_back)
     return (y, finish(noise, n_back)) if return_noise else y
 

@@ -367,6 +367,86 @@ cdef void _ew_span(int op, const floating* a, const floating* b, floating* out,
         fastact_check(0, "element-wise op code known")
 
 
+cdef enum:
+    MAX_DIMS = 64       # NumPy 2's NPY_MAXDIMS
+
+
+cdef void _rrelu_fortran_rows(const floating* x, floating* out, floating* noise,
+                              Py_ssize_t r0, Py_ssize_t r1, const Py_ssize_t* shape,
+                              int ndim, Py_ssize_t n, floating lower, floating upper,
+                              uint64_t key) noexcept nogil:
+    # RReLU training over a Fortran-ordered array, without a copy: memory row
+    # r (shape[0] elements) holds the elements (0 .. shape[0]-1, i1, ..., ik),
+    # (i1, ..., ik) the digits of r with i1 fastest, whose C-order positions
+    # are base(r) + i0 * S0, S0 = n / shape[0]. Rows r0 .. r1-1.
+    cdef Py_ssize_t stride[MAX_DIMS]
+    cdef Py_ssize_t digit[MAX_DIMS]
+    cdef Py_ssize_t d0 = shape[0], s = 1, rem = r0, base = 0, r, p, i
+    cdef int j
+    cdef unsigned int u, lo0, s0
+    cdef floating v, rr
+    cdef const floating* xr
+    for j in range(ndim - 1, -1, -1):
+        stride[j] = s
+        s *= shape[j]
+    for j in range(1, ndim):
+        digit[j] = rem % shape[j]
+        rem //= shape[j]
+        base += digit[j] * stride[j]
+    for r in range(r0, r1):
+        xr = x + r * d0
+        if (n - 1) >> 32 == 0:  # every position fits the low word: 32-bit lanes
+            lo0 = <unsigned int>base
+            s0 = <unsigned int>stride[0]
+            for u in range(<unsigned int>d0):
+                v = xr[u]
+                rr = _rrelu_slope(lo0 + u * s0, 0, key, lower, upper)
+                out[r * d0 + u] = v * rr if v <= 0 else v
+                if noise != NULL:
+                    noise[r * d0 + u] = _rrelu_noise(v, rr)
+        else:
+            for i in range(d0):
+                p = base + i * stride[0]
+                v = xr[i]
+                rr = _rrelu_slope(<unsigned int>p, <uint32_t>(p >> 32), key, lower, upper)
+                out[r * d0 + i] = v * rr if v <= 0 else v
+                if noise != NULL:
+                    noise[r * d0 + i] = _rrelu_noise(v, rr)
+        j = 1  # the next row: increment the digits, i1 fastest
+        while j < ndim:
+            digit[j] += 1
+            base += stride[j]
+            if digit[j] < shape[j]:
+                break
+            base -= shape[j] * stride[j]
+            digit[j] = 0
+            j += 1
+
+
+cdef void _rrelu_fortran_run(const floating* x, floating* out, floating* noise,
+                             const Py_ssize_t* shape, int ndim, Py_ssize_t n,
+                             floating lower, floating upper, uint64_t key,
+                             int n_threads) noexcept nogil:
+    cdef Py_ssize_t d0 = shape[0]
+    cdef Py_ssize_t rows = n // d0 if d0 else 0
+    cdef Py_ssize_t per = max(CHUNK // max(d0, 1), 1)   # rows per chunk
+    cdef Py_ssize_t nchunks = (rows + per - 1) // per
+    cdef Py_ssize_t c
+    cdef Ticket ticket
+    cdef int team
+    if rows == 0:
+        return
+    team = begin(&ticket, _kind(OP_RRELU_TRAIN, floating is double), n,
+                 _team_size(n, nchunks, n_threads))
+    if team == 1:
+        _rrelu_fortran_rows(x, out, noise, 0, rows, shape, ndim, n, lower, upper, key)
+    else:
+        for c in prange(nchunks, schedule="static", chunksize=1, num_threads=team):
+            _rrelu_fortran_rows(x, out, noise, c * per, min((c + 1) * per, rows), shape,
+                                ndim, n, lower, upper, key)
+    end(&ticket)
+
+
 cdef void _ew_run(int op, const floating* a, const floating* b, floating* out,
                   floating* out2, Py_ssize_t n, const Args* args, int n_threads) noexcept nogil:
     cdef Py_ssize_t nchunks = (n + CHUNK - 1) // CHUNK
@@ -838,6 +918,30 @@ def prelu(cnp.ndarray g, cnp.ndarray x, cnp.ndarray w, cnp.ndarray out,
                 else:
                     (<double*>pgw)[c] = partial[c]
             free(partial)
+
+
+def rrelu_fortran(cnp.ndarray x, cnp.ndarray out, cnp.ndarray noise, double lower,
+                  double upper, uint64_t key, int n_threads):
+    """RReLU training over Fortran-ordered x, out and noise (noise may be
+    None), with the slopes of the C-order positions of the logical array."""
+    cdef int ndim = cnp.PyArray_NDIM(x)
+    cdef Py_ssize_t n = cnp.PyArray_SIZE(x)
+    cdef Py_ssize_t* shape = <Py_ssize_t*>cnp.PyArray_DIMS(x)  # npy_intp is Py_ssize_t
+    cdef void* px = _ptr(x)
+    cdef void* po = _ptr(out)
+    cdef void* pn = _ptr(noise)
+    cdef bint f32 = _is_f32(x)
+    if ndim < 1 or ndim > MAX_DIMS:
+        raise ValueError(f"rrelu_fortran takes 1 to {MAX_DIMS} dimensions, got {ndim}")
+    with nogil:
+        n_threads = _share(n, n_threads)
+        if f32:
+            _rrelu_fortran_run[float](<float*>px, <float*>po, <float*>pn, shape, ndim, n,
+                                      <float>lower, <float>upper, key, n_threads)
+        else:
+            _rrelu_fortran_run[double](<double*>px, <double*>po, <double*>pn, shape, ndim,
+                                       n, lower, upper, key, n_threads)
+        _unshare(n)
 
 
 def maxout(cnp.ndarray x, cnp.ndarray y, cnp.ndarray idx, Py_ssize_t k,

@@ -33,6 +33,7 @@ def _all_ops(seed, n, dtype):
     out += [*fastact.rrelu(x, 0.1, 0.3, training=True, seed=3, return_noise=True),
             *fastact.rrelu(x, return_noise=True),
             fastact.rrelu_backward(g, x), fastact.rrelu_backward(g, noise=x, training=True),
+            *fastact.rrelu(np.asfortranarray(x3), training=True, seed=4, return_noise=True),
             fastact.prelu(x3, w), *fastact.prelu_backward(g3, x3, w),
             *fastact.prelu_backward(np.moveaxis(g3, 1, -1).copy(),
                                     np.moveaxis(x3, 1, -1).copy(), w, axis=-1)]
