@@ -442,6 +442,7 @@ cdef void _rrelu_fortran_run(const floating* x, floating* out, floating* noise,
         _rrelu_fortran_rows(x, out, noise, 0, rows, shape, ndim, n, lower, upper, key)
     else:
         for c in prange(nchunks, schedule="static", chunksize=1, num_threads=team):
+            fastact_check(c * per < rows, "rrelu row chunk inside the array")
             _rrelu_fortran_rows(x, out, noise, c * per, min((c + 1) * per, rows), shape,
                                 ndim, n, lower, upper, key)
     end(&ticket)
