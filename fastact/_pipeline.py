@@ -33,7 +33,7 @@ import time
 import numpy as np
 
 import fastact
-from . import _bench, _runtime
+from . import _bench, _ops, _runtime
 
 SLOPE = _bench.SLOPE
 SHAPES = ((256, 512), (1024, 512), (2048, 1024))
@@ -71,7 +71,7 @@ def _activations(op, variant, dtype, width, training):
         def prelu_bwd_np(g, h, y):
             mask = h > 0
             gw = (g * h * ~mask).sum(axis=0, dtype=np.float64)
-            np.multiply(g, _bench._slope_factor(mask, w), out=g)
+            np.multiply(g, _ops.slope_factor(mask, w), out=g)
             return gw
 
         def leaky_np(h, y):  # in place for inference (y is scratch), into y for training
@@ -82,7 +82,7 @@ def _activations(op, variant, dtype, width, training):
             "relu": (lambda h, y: np.maximum(h, 0, out=h),
                      lambda g, h, y: np.multiply(g, h > 0, out=g)),
             "leaky_relu": (leaky_np,
-                           lambda g, h, y: np.multiply(g, _bench._slope_factor(h > 0, s),
+                           lambda g, h, y: np.multiply(g, _ops.slope_factor(h > 0, s),
                                                        out=g)),
             "prelu": (prelu_np, prelu_bwd_np),
         }[op]
