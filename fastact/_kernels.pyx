@@ -36,6 +36,7 @@ cdef extern from "_support.h":
     ctypedef unsigned long long uint64_t
     bint fastact_beats_f32(float v, float best) noexcept nogil
     bint fastact_beats_f64(double v, double best) noexcept nogil
+    double fastact_expm1_d(double x) noexcept nogil
     float fastact_unit_f32(uint32_t lo, uint32_t hi, uint64_t key) noexcept nogil
     double fastact_unit_f64(uint32_t lo, uint32_t hi, uint64_t key) noexcept nogil
     int FASTACT_DEBUG_ON
@@ -1009,3 +1010,19 @@ def build_info():
         "debug_checks": bool(FASTACT_DEBUG_ON),
         "chunk": CHUNK,
     }
+
+
+# --------------------------------------------------------------------------
+# Work in progress (issue 10): the vectorised math cores, exposed for
+# tests/accuracy.py until the smooth ops use them.
+
+def _math_core(str name, cnp.ndarray x, cnp.ndarray out):
+    """out = core(x) over float64 arrays (C-contiguous, same size)."""
+    cdef Py_ssize_t i, n = cnp.PyArray_SIZE(x)
+    cdef const double* px = <double*>cnp.PyArray_DATA(x)
+    cdef double* po = <double*>cnp.PyArray_DATA(out)
+    if name != "expm1":
+        raise ValueError(f"unknown core {name!r}")
+    with nogil:
+        for i in range(n):
+            po[i] = fastact_expm1_d(px[i])

@@ -5,6 +5,7 @@
 #ifndef FASTACT_SUPPORT_H
 #define FASTACT_SUPPORT_H
 
+#include <math.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -72,6 +73,60 @@ static inline int fastact_beats_f64(double v, double best) {
     return v > best || (v != v && best == best);
 }
 
+/* ---- exp and expm1 in double, in plain C that gcc vectorises at every SIMD
+   level with the same bits (no libm call: libm is scalar and its results may
+   differ from a vector library's). Cody-Waite reduction x = k ln2 + r,
+   |r| <= ln2/2, with ln2 split so that k * LN2_HI is exact; expm1(r) by its
+   Taylor polynomial to degree 13 (truncation below 2**-58 relative on
+   |r| <= 0.347); 2**k built from the bits of the rounding shifter. (Work in
+   progress for issue 10: measured by tests/accuracy.py, not yet used.) */
+#define FASTACT_SHIFTER 0x1.8p52
+#define FASTACT_INV_LN2 0x1.71547652b82fep0
+#define FASTACT_LN2_HI 0x1.62e42fee00000p-1
+#define FASTACT_LN2_LO 0x1.a39ef35793c76p-33
+
+static inline double fastact_expm1_poly(double r) {
+    double p = 1.0 / 6227020800.0;
+    p = p * r + 1.0 / 479001600.0;
+    p = p * r + 1.0 / 39916800.0;
+    p = p * r + 1.0 / 3628800.0;
+    p = p * r + 1.0 / 362880.0;
+    p = p * r + 1.0 / 40320.0;
+    p = p * r + 1.0 / 5040.0;
+    p = p * r + 1.0 / 720.0;
+    p = p * r + 1.0 / 120.0;
+    p = p * r + 1.0 / 24.0;
+    p = p * r + 1.0 / 6.0;
+    p = p * r + 0.5;
+    return (p * r) * r + r;   /* r + r^2 (1/2 + r/6 + ...) */
+}
+
+/* 2**k for the integer k held in kd = k + FASTACT_SHIFTER, -1022 <= k <= 1023. */
+static inline double fastact_pow2_from_shifted(double kd) {
+    uint64_t b;
+    double s;
+    memcpy(&b, &kd, sizeof b);
+    b = (b + 1023u) << 52;
+    memcpy(&s, &b, sizeof s);
+    return s;
+}
+
+/* expm1(x) for any double: -1 below -60 (the true value is -1 + e**-60 with
+   e**-60 below half an ulp of 1), +inf above ~709.78, NaN for NaN. */
+static inline double fastact_expm1_d(double x) {
+    double xc = x < -60.0 ? -60.0 : (x > 709.79 ? 709.79 : x);
+    double kd = xc * FASTACT_INV_LN2 + FASTACT_SHIFTER;
+    double k = kd - FASTACT_SHIFTER;
+    double r = (xc - k * FASTACT_LN2_HI) - k * FASTACT_LN2_LO;
+    double p = fastact_expm1_poly(r);
+    double s = fastact_pow2_from_shifted(kd);
+    double y = s * p + (s - 1.0);            /* 2**k (1 + p) - 1 */
+    /* k = 1024 near the top: 2**(k-1) (1 + p) * 2, no intermediate overflow */
+    double top = 2.0 * (fastact_pow2_from_shifted(kd - 1.0) * (1.0 + p)) - 1.0;
+    y = xc > 709.0 ? top : y;
+    y = x > 709.782712893384 ? HUGE_VAL : y;
+    return x != x ? x : y;
+}
 /* ---- RReLU's counter-based uniform numbers. A 32-bit word is a pure
    function of (key, counter): the MurmurHash3 32-bit finalizer (a bijection
    of 32-bit words with full avalanche) applied to the counter's low word
