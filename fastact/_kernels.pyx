@@ -37,6 +37,7 @@ cdef extern from "_support.h":
     bint fastact_beats_f32(float v, float best) noexcept nogil
     bint fastact_beats_f64(double v, double best) noexcept nogil
     double fastact_expm1_d(double x) noexcept nogil
+    double fastact_exp_d(double x) noexcept nogil
     float fastact_unit_f32(uint32_t lo, uint32_t hi, uint64_t key) noexcept nogil
     double fastact_unit_f64(uint32_t lo, uint32_t hi, uint64_t key) noexcept nogil
     int FASTACT_DEBUG_ON
@@ -1021,8 +1022,13 @@ def _math_core(str name, cnp.ndarray x, cnp.ndarray out):
     cdef Py_ssize_t i, n = cnp.PyArray_SIZE(x)
     cdef const double* px = <double*>cnp.PyArray_DATA(x)
     cdef double* po = <double*>cnp.PyArray_DATA(out)
-    if name != "expm1":
+    if name == "expm1":
+        with nogil:
+            for i in range(n):
+                po[i] = fastact_expm1_d(px[i])
+    elif name == "exp":
+        with nogil:
+            for i in range(n):
+                po[i] = fastact_exp_d(px[i])
+    else:
         raise ValueError(f"unknown core {name!r}")
-    with nogil:
-        for i in range(n):
-            po[i] = fastact_expm1_d(px[i])

@@ -127,6 +127,23 @@ static inline double fastact_expm1_d(double x) {
     y = x > 709.782712893384 ? HUGE_VAL : y;
     return x != x ? x : y;
 }
+/* exp(x) for any double: 0 below -745.14 (the true value is below half the
+   smallest subnormal), +inf above ~709.78, NaN for NaN. Results below the
+   normal range are formed at 2**64 times their size and scaled down once. */
+static inline double fastact_exp_d(double x) {
+    double xc = x < -745.2 ? -745.2 : (x > 709.79 ? 709.79 : x);
+    double kd = xc * FASTACT_INV_LN2 + FASTACT_SHIFTER;
+    double k = kd - FASTACT_SHIFTER;
+    double r = (xc - k * FASTACT_LN2_HI) - k * FASTACT_LN2_LO;
+    double e = 1.0 + fastact_expm1_poly(r);            /* exp(r) */
+    int low = k < -1000.0;
+    double s = fastact_pow2_from_shifted(low ? kd + 64.0 : (k > 1023.0 ? kd - 1.0 : kd));
+    double y = s * e;
+    y = low ? y * 0x1p-64 : (k > 1023.0 ? y * 2.0 : y);
+    y = x > 709.782712893384 ? HUGE_VAL : (x < -745.2 ? 0.0 : y);
+    return x != x ? x : y;
+}
+
 /* ---- RReLU's counter-based uniform numbers. A 32-bit word is a pure
    function of (key, counter): the MurmurHash3 32-bit finalizer (a bijection
    of 32-bit words with full avalanche) applied to the counter's low word
