@@ -120,6 +120,112 @@ def hardswish_backward(
     out: _Float | None = None,
     n_threads: _Threads = None,
 ) -> _Float: ...
+def elu(
+    x: ArrayLike,
+    alpha: float = 1.0,
+    out: _Float | None = None,
+    *,
+    n_threads: _Threads = None,
+) -> _Float: ...
+def elu_backward(
+    grad_output: ArrayLike,
+    x: ArrayLike | None = None,
+    *,
+    y: ArrayLike | None = None,
+    alpha: float = 1.0,
+    out: _Float | None = None,
+    n_threads: _Threads = None,
+) -> _Float: ...
+def celu(
+    x: ArrayLike,
+    alpha: float = 1.0,
+    out: _Float | None = None,
+    *,
+    n_threads: _Threads = None,
+) -> _Float: ...
+def celu_backward(
+    grad_output: ArrayLike,
+    x: ArrayLike | None = None,
+    *,
+    y: ArrayLike | None = None,
+    alpha: float = 1.0,
+    out: _Float | None = None,
+    n_threads: _Threads = None,
+) -> _Float: ...
+def selu(
+    x: ArrayLike,
+    out: _Float | None = None,
+    *,
+    n_threads: _Threads = None,
+) -> _Float: ...
+def selu_backward(
+    grad_output: ArrayLike,
+    x: ArrayLike | None = None,
+    *,
+    y: ArrayLike | None = None,
+    out: _Float | None = None,
+    n_threads: _Threads = None,
+) -> _Float: ...
+def gelu(
+    x: ArrayLike,
+    approximate: Literal["none",
+    "tanh"] = 'none',
+    out: _Float | None = None,
+    *,
+    n_threads: _Threads = None,
+) -> _Float: ...
+def gelu_backward(
+    grad_output: ArrayLike,
+    x: ArrayLike | None = None,
+    *,
+    approximate: Literal["none",
+    "tanh"] = 'none',
+    out: _Float | None = None,
+    n_threads: _Threads = None,
+) -> _Float: ...
+def silu(
+    x: ArrayLike,
+    out: _Float | None = None,
+    *,
+    n_threads: _Threads = None,
+) -> _Float: ...
+def silu_backward(
+    grad_output: ArrayLike,
+    x: ArrayLike | None = None,
+    *,
+    out: _Float | None = None,
+    n_threads: _Threads = None,
+) -> _Float: ...
+def mish(
+    x: ArrayLike,
+    out: _Float | None = None,
+    *,
+    n_threads: _Threads = None,
+) -> _Float: ...
+def mish_backward(
+    grad_output: ArrayLike,
+    x: ArrayLike | None = None,
+    *,
+    out: _Float | None = None,
+    n_threads: _Threads = None,
+) -> _Float: ...
+def softplus(
+    x: ArrayLike,
+    beta: float = 1.0,
+    threshold: float = 20.0,
+    out: _Float | None = None,
+    *,
+    n_threads: _Threads = None,
+) -> _Float: ...
+def softplus_backward(
+    grad_output: ArrayLike,
+    x: ArrayLike | None = None,
+    *,
+    beta: float = 1.0,
+    threshold: float = 20.0,
+    out: _Float | None = None,
+    n_threads: _Threads = None,
+) -> _Float: ...
 # --- end of generated stubs ---
 
 def prelu(

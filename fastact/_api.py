@@ -131,8 +131,8 @@ def {name}_backward({signature}):
         why = _OP.y_error(*floats)
         if why:
             raise ValueError(why)
-    ref, ref_name = (x, "x") if x is not None else (y, "y")
-    return _elementwise(_CODE, grad_output, "grad_output", ref, ref_name, out, args,
+    ref, ref_name, code = (x, "x", _CODE) if x is not None else (y, "y", _CODE_Y)
+    return _elementwise(code, grad_output, "grad_output", ref, ref_name, out, args,
                         n_threads, f32_error)
 """
 
@@ -155,13 +155,14 @@ def _docstring(op, backward):
     params = []
     for p in op.params:
         d = _ops.default(p, backward)
-        kind = ("float" if d is _ops.REQUIRED else "float, optional" if d is None
-                else f"float, default {d!r}")
+        t = "str" if p.choices else "float"
+        kind = (t if d is _ops.REQUIRED else f"{t}, optional" if d is None
+                else f"{t}, default {d!r}")
         note = " Unused by the gradient, accepted as the forward takes it." \
             if backward and not p.grad_uses else ""
         finite = ", where it must be finite" if p.finite else ""
-        params.append(f"{p.name} : {kind}\n    {p.doc[:1].upper()}{p.doc[1:]}; rounded "
-                      f"to the data dtype{finite}.{note}")
+        how = "" if p.choices else f"; rounded to the data dtype{finite}"
+        params.append(f"{p.name} : {kind}\n    {p.doc[:1].upper()}{p.doc[1:]}{how}.{note}")
     if not backward:
         head = f"{op.summary}: ``{op.rule}``, element-wise."
         sections = [_X_DOC, *params, _OUT_DOC, _THREADS_DOC]
@@ -192,7 +193,8 @@ def _define(op):
     for backward in (False, True):
         scope = {"_elementwise": _elementwise, "_params": _params, "_OP": op,
                  "_exactly_one": _exactly_one, "_required": _required,
-                 "_CODE": _OPS[op.backward if backward else op.forward], "_SEEN": {}}
+                 "_CODE": _OPS[op.backward if backward else op.forward], "_SEEN": {},
+                 "_CODE_Y": _OPS[op.backward_y or op.backward]}
         scope.update({"_D_" + p.name: p.default for p in op.params
                       if p.default is not _ops.REQUIRED})
         if all(p.default is not _ops.REQUIRED for p in op.params):
@@ -207,7 +209,8 @@ def _define(op):
         refs = ('_exactly_one(x, "x", y, "y")' if op.y else
                 'y = None\n    _required(x, "x")')
         all_float = " and ".join(
-            f"type({p.name}) is float" if _ops.default(p, backward) is not None else
+            f"type({p.name}) is {'str' if p.choices else 'float'}"
+            if _ops.default(p, backward) is not None else
             f"({p.name} is None or type({p.name}) is float)" for p in op.params) or "True"
         params = _PARAMS_SOURCE.format(defaults=defaults, values=values, all_float=all_float)
         source = (_BACKWARD_SOURCE if backward else _FORWARD_SOURCE).format(

@@ -28,6 +28,31 @@ cimport numpy as cnp
 
 cnp.import_array()
 
+# The smooth ops' math (fastact/_math.h): double in, double out; `hi` (1 for
+# float64 data) adds the double-double corrections a float64 result needs.
+cdef extern from "_math.h":
+    double fastact_expm1(double x) noexcept nogil
+    double fastact_exp(double x) noexcept nogil
+    double fastact_elu(double x, double alpha) noexcept nogil
+    double fastact_elu_grad(double g, double x, double alpha) noexcept nogil
+    double fastact_celu(double x, double alpha, int hi) noexcept nogil
+    double fastact_celu_grad(double g, double x, double alpha, int hi) noexcept nogil
+    double fastact_selu(double x, int hi) noexcept nogil
+    double fastact_selu_grad(double g, double x, int hi) noexcept nogil
+    double fastact_gelu(double x, int hi) noexcept nogil
+    double fastact_gelu_grad(double g, double x, int hi) noexcept nogil
+    double fastact_gelu_tanh(double x, int hi) noexcept nogil
+    double fastact_gelu_tanh_grad(double g, double x, int hi) noexcept nogil
+    double fastact_silu(double x, int hi) noexcept nogil
+    double fastact_silu_grad(double g, double x, int hi) noexcept nogil
+    double fastact_mish(double x, int hi) noexcept nogil
+    double fastact_mish_grad(double g, double x, int hi) noexcept nogil
+    double fastact_softplus(double x, double beta, int hi) noexcept nogil
+    double fastact_softplus_grad(double g, double x, double beta, int hi) noexcept nogil
+    double FASTACT_SELU_SCALE
+    double FASTACT_SELU_ALPHA
+
+
 # C support (fastact/_support.h): OpenMP stubs, compiler facts, the debug
 # checks, the counter-based random numbers of RReLU, and expressions gcc only
 # vectorizes when written in C.
@@ -36,8 +61,6 @@ cdef extern from "_support.h":
     ctypedef unsigned long long uint64_t
     bint fastact_beats_f32(float v, float best) noexcept nogil
     bint fastact_beats_f64(double v, double best) noexcept nogil
-    double fastact_expm1_d(double x) noexcept nogil
-    double fastact_exp_d(double x) noexcept nogil
     float fastact_unit_f32(uint32_t lo, uint32_t hi, uint64_t key) noexcept nogil
     double fastact_unit_f64(uint32_t lo, uint32_t hi, uint64_t key) noexcept nogil
     int FASTACT_DEBUG_ON
@@ -226,6 +249,36 @@ cdef inline double _slope_grad(floating g, floating x) noexcept nogil:
     return 0.0 if x > 0 else <double>g * <double>x
 
 
+# Smooth ops: the math is in fastact/_math.h, in double; float32 data round
+# its result once, float64 data ask for its double-double corrections (`hi`).
+# The y= paths of the ELU family are formulas in the data dtype, written here.
+
+cdef inline floating _elu_grad_y(floating g, floating y, floating alpha) noexcept nogil:
+    return g if y > 0 else g * (y + alpha)
+
+
+cdef inline floating _celu_grad_y(floating g, floating y, floating alpha,
+                                  floating r) noexcept nogil:
+    return g if y > 0 else (g * r) * (y + alpha)
+
+
+cdef inline floating _selu_grad_y(floating g, floating y, floating scale,
+                                  floating scale_alpha) noexcept nogil:
+    return g * scale if y > 0 else g * (y + scale_alpha)
+
+
+cdef inline floating _softplus(floating x, floating beta, floating th) noexcept nogil:
+    # The cut `x * beta > threshold` is formed in the dtype, as written.
+    cdef floating v = <floating>fastact_softplus(x, beta, floating is double)
+    return x if x * beta > th else v
+
+
+cdef inline floating _softplus_grad(floating g, floating x, floating beta,
+                                    floating th) noexcept nogil:
+    cdef floating v = <floating>fastact_softplus_grad(g, x, beta, floating is double)
+    return g if x * beta > th else v
+
+
 cdef inline bint _beats(floating v, floating best) noexcept nogil:
     # Maxout's tie and NaN rule, exactly np.argmax's: a later element wins only
     # when strictly greater, or when it is the first NaN of its group:
@@ -257,7 +310,24 @@ cdef enum:
     OP_RRELU_TRAIN = 12       # out2: the noise, or NULL
     OP_RRELU_EVAL_NOISE = 13  # out = Leaky ReLU with slope p0, out2 = the noise
     OP_MUL = 14               # a * b: RReLU's training gradient from the noise
-    N_OPS = 15                # op codes are below KIND_PRELU (policy kinds)
+    OP_ELU = 15
+    OP_ELU_GRAD = 16
+    OP_ELU_GRAD_Y = 17
+    OP_CELU = 18
+    OP_CELU_GRAD = 19
+    OP_CELU_GRAD_Y = 20
+    OP_SELU = 21
+    OP_SELU_GRAD = 22
+    OP_SELU_GRAD_Y = 23
+    OP_GELU = 24              # p0: 0 the erf form, 1 the tanh form
+    OP_GELU_GRAD = 25
+    OP_SILU = 26
+    OP_SILU_GRAD = 27
+    OP_MISH = 28
+    OP_MISH_GRAD = 29
+    OP_SOFTPLUS = 30          # p0 beta, p1 threshold
+    OP_SOFTPLUS_GRAD = 31
+    N_OPS = 32                # op codes are below KIND_PRELU (policy kinds)
 
 
 OPS = {"relu": OP_RELU, "leaky_relu": OP_LEAKY,
@@ -267,7 +337,13 @@ OPS = {"relu": OP_RELU, "leaky_relu": OP_LEAKY,
        "hardsigmoid": OP_HARDSIGMOID, "hardsigmoid_grad": OP_HARDSIGMOID_GRAD,
        "hardswish": OP_HARDSWISH, "hardswish_grad": OP_HARDSWISH_GRAD,
        "rrelu_train": OP_RRELU_TRAIN, "rrelu_eval_noise": OP_RRELU_EVAL_NOISE,
-       "mul": OP_MUL}
+       "mul": OP_MUL,
+       "elu": OP_ELU, "elu_grad": OP_ELU_GRAD, "elu_grad_y": OP_ELU_GRAD_Y,
+       "celu": OP_CELU, "celu_grad": OP_CELU_GRAD, "celu_grad_y": OP_CELU_GRAD_Y,
+       "selu": OP_SELU, "selu_grad": OP_SELU_GRAD, "selu_grad_y": OP_SELU_GRAD_Y,
+       "gelu": OP_GELU, "gelu_grad": OP_GELU_GRAD, "silu": OP_SILU,
+       "silu_grad": OP_SILU_GRAD, "mish": OP_MISH, "mish_grad": OP_MISH_GRAD,
+       "softplus": OP_SOFTPLUS, "softplus_grad": OP_SOFTPLUS_GRAD}
 
 # Ops that write a second output (out2).
 TWO_OUTPUTS = frozenset({OP_RRELU_EVAL_NOISE})
@@ -365,6 +441,87 @@ cdef void _ew_span(int op, const floating* a, const floating* b, floating* out,
     elif op == OP_MUL:
         for i in range(n):
             out[i] = a[i] * b[i]
+    elif op < OP_GELU:
+        _elu_family_span(op, a, b, out, n, p0)
+    else:
+        _smooth_span(op, a, b, out, n, args.p0, p0, p1)
+
+
+cdef void _elu_family_span(int op, const floating* a, const floating* b, floating* out,
+                           Py_ssize_t n, floating alpha) noexcept nogil:
+    # CELU's y path takes r = 1/alpha, a division in the dtype (one rounding).
+    cdef Py_ssize_t i
+    cdef bint hi = floating is double
+    cdef floating one = 1
+    cdef floating r = one / alpha
+    cdef floating scale = <floating>FASTACT_SELU_SCALE
+    cdef floating scale_alpha = scale * <floating>FASTACT_SELU_ALPHA
+    if op == OP_ELU:
+        for i in range(n):
+            out[i] = <floating>fastact_elu(a[i], alpha)
+    elif op == OP_ELU_GRAD:
+        for i in range(n):
+            out[i] = <floating>fastact_elu_grad(a[i], b[i], alpha)
+    elif op == OP_ELU_GRAD_Y:
+        for i in range(n):
+            out[i] = _elu_grad_y(a[i], b[i], alpha)
+    elif op == OP_CELU:
+        for i in range(n):
+            out[i] = <floating>fastact_celu(a[i], alpha, hi)
+    elif op == OP_CELU_GRAD:
+        for i in range(n):
+            out[i] = <floating>fastact_celu_grad(a[i], b[i], alpha, hi)
+    elif op == OP_CELU_GRAD_Y:
+        for i in range(n):
+            out[i] = _celu_grad_y(a[i], b[i], alpha, r)
+    elif op == OP_SELU:
+        for i in range(n):
+            out[i] = <floating>fastact_selu(a[i], hi)
+    elif op == OP_SELU_GRAD:
+        for i in range(n):
+            out[i] = <floating>fastact_selu_grad(a[i], b[i], hi)
+    elif op == OP_SELU_GRAD_Y:
+        for i in range(n):
+            out[i] = _selu_grad_y(a[i], b[i], scale, scale_alpha)
+    else:
+        fastact_check(0, "ELU-family op code known")
+
+
+cdef void _smooth_span(int op, const floating* a, const floating* b, floating* out,
+                       Py_ssize_t n, double form, floating p0, floating p1) noexcept nogil:
+    # GELU's `form` (p0 as given: 0 erf, 1 tanh); Softplus' beta and threshold.
+    cdef Py_ssize_t i
+    cdef bint hi = floating is double
+    if op == OP_GELU and form == 0:
+        for i in range(n):
+            out[i] = <floating>fastact_gelu(a[i], hi)
+    elif op == OP_GELU:
+        for i in range(n):
+            out[i] = <floating>fastact_gelu_tanh(a[i], hi)
+    elif op == OP_GELU_GRAD and form == 0:
+        for i in range(n):
+            out[i] = <floating>fastact_gelu_grad(a[i], b[i], hi)
+    elif op == OP_GELU_GRAD:
+        for i in range(n):
+            out[i] = <floating>fastact_gelu_tanh_grad(a[i], b[i], hi)
+    elif op == OP_SILU:
+        for i in range(n):
+            out[i] = <floating>fastact_silu(a[i], hi)
+    elif op == OP_SILU_GRAD:
+        for i in range(n):
+            out[i] = <floating>fastact_silu_grad(a[i], b[i], hi)
+    elif op == OP_MISH:
+        for i in range(n):
+            out[i] = <floating>fastact_mish(a[i], hi)
+    elif op == OP_MISH_GRAD:
+        for i in range(n):
+            out[i] = <floating>fastact_mish_grad(a[i], b[i], hi)
+    elif op == OP_SOFTPLUS:
+        for i in range(n):
+            out[i] = _softplus(a[i], p0, p1)
+    elif op == OP_SOFTPLUS_GRAD:
+        for i in range(n):
+            out[i] = _softplus_grad(a[i], b[i], p0, p1)
     else:
         fastact_check(0, "element-wise op code known")
 
@@ -1014,8 +1171,7 @@ def build_info():
 
 
 # --------------------------------------------------------------------------
-# Work in progress (issue 10): the vectorised math cores, exposed for
-# tests/accuracy.py until the smooth ops use them.
+# The exp and expm1 cores of fastact/_math.h, for tests/accuracy.py.
 
 def _math_core(str name, cnp.ndarray x, cnp.ndarray out):
     """out = core(x) over float64 arrays (C-contiguous, same size)."""
@@ -1025,10 +1181,10 @@ def _math_core(str name, cnp.ndarray x, cnp.ndarray out):
     if name == "expm1":
         with nogil:
             for i in range(n):
-                po[i] = fastact_expm1_d(px[i])
+                po[i] = fastact_expm1(px[i])
     elif name == "exp":
         with nogil:
             for i in range(n):
-                po[i] = fastact_exp_d(px[i])
+                po[i] = fastact_exp(px[i])
     else:
         raise ValueError(f"unknown core {name!r}")

@@ -52,6 +52,9 @@ class Param:
     # False: the derivative does not use it; the backward still takes it, as
     # an optional keyword when it has no default.
     grad_uses: bool = True
+    # A string parameter instead: its allowed values (the kernel sees the
+    # index of the one given, as a float).
+    choices: tuple = ()
 
 
 def _dt(x, v):
@@ -119,6 +122,13 @@ class Elementwise:
     # gradient (it multiplies by the float32 constant 1/6).
     torch_skip_nan: bool = False
     torch_skip_backward_f64: bool = False
+    # Smooth ops: the backward's kernel and twin from y= when that formula
+    # differs from the one on x (the ELU family), and exact=False: results
+    # are within the accuracy bounds of docs/accuracy.md, not the bits of a
+    # NumPy expression (the twins are then float64 NumPy formulas).
+    backward_y: str | None = None
+    numpy_backward_y: Callable | None = None
+    exact: bool = True
 
     @property
     def functions(self):
@@ -153,6 +163,17 @@ def _real(name, v):
     raise TypeError(f"{name} must be a real number, got {type(v).__name__}")
 
 
+def _choice(p, v):
+    """The index of v among p's choices: TypeError for a non-string,
+    ValueError for any other string."""
+    if not isinstance(v, str):
+        raise TypeError(f"{p.name} must be a str, got {type(v).__name__}")
+    if v not in p.choices:
+        allowed = ", ".join(repr(c) for c in p.choices)
+        raise ValueError(f"{p.name} must be one of {allowed}, got {v!r}")
+    return p.choices.index(v)
+
+
 def finite_params(params, values):
     """The values as floats, checked: ``TypeError`` for a non-number,
     ``ValueError`` for NaN or an infinity. Also the message of the
@@ -161,6 +182,9 @@ def finite_params(params, values):
     floats = []
     f32_error = None
     for p, v in zip(params, values):
+        if p.choices:
+            floats.append(float(_choice(p, v)))
+            continue
         f = _real(p.name, v)
         if p.finite:
             if not math.isfinite(f):
@@ -193,7 +217,7 @@ def _leaky_y_error(s):
     return None
 
 
-ELEMENTWISE = (
+PIECEWISE = (
     Elementwise(
         name="relu",
         summary="Rectified linear unit, ``max(x, 0)``",
@@ -355,6 +379,286 @@ array([-0.   , -0.375,  0.   ,  1.125,  4.   ])""",
     ),
 )
 
+
+# --------------------------------------------------------------------------
+# The smooth ops. Their twins evaluate the formula in float64 NumPy, in a
+# form that neither overflows nor cancels, with the limits at +-inf, and
+# round once to the data dtype: not the kernels' bits (those are within the
+# accuracy bounds of docs/accuracy.md of the exact value), but within a few
+# float64 ulps of it where NumPy's own functions are.
+
+SELU_ALPHA = 1.6732632423543772848170429916717
+SELU_SCALE = 1.0507009873554804934193349852946
+GELU_K1 = 2 * math.sqrt(2 / math.pi)   # the tanh GELU is x * sigmoid(z),
+GELU_K3 = GELU_K1 * 0.044715           # z = x * (K1 + K3 * x**2)
+_ERFC = np.frompyfunc(math.erfc, 1, 1)  # NumPy has no erf
+
+
+def _sigmoid(z):
+    e = np.exp(-np.abs(z))
+    return np.where(z >= 0, 1 / (1 + e), e / (1 + e))
+
+
+def _limits(x, value, at_pos_inf, at_neg_inf):
+    return np.where(x == np.inf, at_pos_inf, np.where(x == -np.inf, at_neg_inf, value))
+
+
+def _in64(formula):
+    """A twin from a float64 formula: x (and g) and the real parameters
+    rounded to the data dtype, then to float64; the result rounded once."""
+    def twin(*args):
+        data = [a for a in args if isinstance(a, np.ndarray)]
+        dtype = data[0].dtype
+        vals = [a.astype(np.float64) if isinstance(a, np.ndarray) else
+                a if isinstance(a, str) else float(dtype.type(a)) for a in args]
+        return np.asarray(formula(*vals)).astype(dtype)
+    return twin
+
+
+def _phi_cdf(x):
+    return _ERFC(-x / math.sqrt(2)).astype(np.float64) / 2
+
+
+def _gelu_np(x, approximate):
+    if approximate == "tanh":
+        y = x * _sigmoid(x * (GELU_K1 + GELU_K3 * x * x))
+    else:
+        y = x * _phi_cdf(x)
+    return _limits(x, y, np.inf, 0.0)
+
+
+def _gelu_grad_np(g, x, approximate):
+    if approximate == "tanh":
+        z = x * (GELU_K1 + GELU_K3 * x * x)
+        f = _sigmoid(z) * (1 + x * _sigmoid(-z) * (GELU_K1 + 3 * GELU_K3 * x * x))
+    else:
+        f = _phi_cdf(x) + x * np.exp(-x * x / 2) / math.sqrt(2 * math.pi)
+    return g * _limits(x, f, 1.0, 0.0)
+
+
+def _mish_grad_np(g, x):
+    t = np.tanh(np.logaddexp(0, x))
+    return g * _limits(x, t + x * _sigmoid(x) * (1 - t * t), 1.0, 0.0)
+
+
+def _softplus_cut(x, beta, th):
+    """The cut ``x * beta > threshold``, formed in the data dtype."""
+    return x * _dt(x, beta) > _dt(x, th)
+
+
+def _elu_y_error(alpha):
+    if not alpha >= 0:
+        return (f"y= (the forward output) needs alpha >= 0, got {alpha}: with a negative "
+                f"alpha y > 0 also where x < 0, so pass x= instead")
+    return None
+
+
+def _celu_y_error(alpha):
+    if not alpha > 0:
+        return (f"y= (the forward output) needs alpha > 0, got {alpha}: otherwise y > 0 "
+                f"also where x < 0, so pass x= instead")
+    return None
+
+
+def _celu_check(alpha):
+    if alpha == 0:
+        raise ValueError("alpha must be nonzero: celu divides x by it")
+
+
+def _softplus_check(beta, threshold):
+    if beta == 0:
+        raise ValueError("beta must be nonzero: softplus divides by it")
+
+
+_SMOOTH_NOTE = ("Accurate to the last bits (docs/accuracy.md): float32 within 1 ulp "
+                "of the exact value, float64 within 2; the gradient within 2 ulp "
+                "(float32) or 4 ulp (float64), or ``2**-23 |g|`` / ``2**-51 |g|`` "
+                "near its zeros. The same bits for every thread count and SIMD level. "
+                "NaN gives NaN. ")
+
+
+def _fill(o, v):
+    np.copyto(o, v)
+    return o
+
+
+SMOOTH = (
+    Elementwise(
+        name="elu",
+        summary="Exponential linear unit",
+        rule="x if x > 0 else alpha * expm1(x)",
+        grad_rule="g if x > 0 else g * alpha * exp(x)",
+        notes=_SMOOTH_NOTE + "``elu(-inf) = -alpha``. ``y=`` needs ``alpha >= 0`` and "
+              "computes ``g if y > 0 else g * (y + alpha)`` in the data dtype.",
+        params=(Param("alpha", 1.0, "the value approached as x goes to -inf is -alpha"),),
+        example="""
+>>> fastact.elu(np.array([-np.inf, -1.0, 0.0, 2.0]))
+array([-1.        , -0.63212056,  0.        ,  2.        ])""",
+        forward="elu", backward="elu_grad", y=True, y_error=_elu_y_error,
+        backward_y="elu_grad_y", exact=False, sample=(0.7,),
+        numpy=_in64(lambda x, a: np.where(x > 0, x, a * np.expm1(x))),
+        numpy_backward=_in64(lambda g, x, a: np.where(x > 0, g, g * (a * np.exp(x)))),
+        numpy_backward_y=lambda g, y, a: np.where(y > 0, g, g * (y + _dt(y, a))),
+        bench=lambda x, o, a: _fill(o, np.where(x > 0, x, _dt(x, a) * np.expm1(x))),
+        bench_backward=lambda g, x, o, a: _fill(o, np.where(x > 0, g, g * (_dt(x, a)
+                                                                          * np.exp(x)))),
+        torch=lambda torch, x, a, o: torch.ops.aten.elu.out(x, a, 1, 1, out=o),
+        torch_backward=lambda torch, g, x, a, o: torch.ops.aten.elu_backward.grad_input(
+            g, a, 1, 1, False, x, grad_input=o),
+    ),
+    Elementwise(
+        name="celu",
+        summary="Continuously differentiable exponential linear unit",
+        rule="x if x > 0 else alpha * expm1(x / alpha)",
+        grad_rule="g if x > 0 else g * exp(x / alpha)",
+        notes=_SMOOTH_NOTE + "``alpha == 0`` raises ``ValueError``. ``y=`` needs "
+              "``alpha > 0`` and computes ``g if y > 0 else (g * r) * (y + alpha)`` in "
+              "the data dtype, ``r`` = 1/alpha rounded to it.",
+        params=(Param("alpha", 1.0, "the scale of the negative side (nonzero)"),),
+        example="""
+>>> fastact.celu(np.array([-2.0, 1.0]), alpha=2.0)
+array([-1.26424112,  1.        ])""",
+        forward="celu", backward="celu_grad", y=True, y_error=_celu_y_error,
+        backward_y="celu_grad_y", exact=False, check=_celu_check, sample=(1.3,),
+        numpy=_in64(lambda x, a: np.where(x > 0, x, a * np.expm1(x / a))),
+        numpy_backward=_in64(lambda g, x, a: np.where(x > 0, g, g * np.exp(x / a))),
+        numpy_backward_y=lambda g, y, a: np.where(
+            y > 0, g, (g * (_dt(y, 1) / _dt(y, a))) * (y + _dt(y, a))),
+        bench=lambda x, o, a: _fill(o, np.where(x > 0, x, _dt(x, a)
+                                                * np.expm1(x / _dt(x, a)))),
+        bench_backward=lambda g, x, o, a: _fill(o, np.where(x > 0, g,
+                                                            g * np.exp(x / _dt(x, a)))),
+        torch=lambda torch, x, a, o: torch.ops.aten.celu.out(x, a, out=o),
+        torch_backward=lambda torch, g, x, a, o: torch.ops.aten.elu_backward.grad_input(
+            g, a, 1, 1 / a, False, x, grad_input=o),
+    ),
+    Elementwise(
+        name="selu",
+        summary="Scaled exponential linear unit (self-normalising networks)",
+        rule="scale * x if x > 0 else scale * alpha * expm1(x)",
+        grad_rule="g * scale if x > 0 else g * scale * alpha * exp(x)",
+        notes=_SMOOTH_NOTE + "``alpha`` = 1.6732632423543772848170429916717 and "
+              "``scale`` = 1.0507009873554804934193349852946 (PyTorch's), exact reals: "
+              "``scale * alpha`` is not rounded first. ``selu(-inf) = -scale * alpha``. "
+              "``y=`` computes ``g * scale if y > 0 else g * (y + scale * alpha)`` in "
+              "the data dtype (the constants and their product rounded to it).",
+        example="""
+>>> fastact.selu(np.array([-1.0, 1.0]))
+array([-1.11133074,  1.05070099])""",
+        forward="selu", backward="selu_grad", y=True, backward_y="selu_grad_y",
+        exact=False,
+        numpy=_in64(lambda x: np.where(x > 0, SELU_SCALE * x,
+                                       SELU_SCALE * SELU_ALPHA * np.expm1(x))),
+        numpy_backward=_in64(lambda g, x: np.where(
+            x > 0, g * SELU_SCALE, g * (SELU_SCALE * SELU_ALPHA * np.exp(x)))),
+        numpy_backward_y=lambda g, y: np.where(
+            y > 0, g * _dt(y, SELU_SCALE), g * (y + _dt(y, SELU_SCALE) * _dt(y, SELU_ALPHA))),
+        bench=lambda x, o: _fill(o, _dt(x, SELU_SCALE) * np.where(
+            x > 0, x, _dt(x, SELU_ALPHA) * np.expm1(x))),
+        bench_backward=lambda g, x, o: _fill(o, g * _dt(x, SELU_SCALE) * np.where(
+            x > 0, _dt(x, 1), _dt(x, SELU_ALPHA) * np.exp(x))),
+        torch=lambda torch, x, o: torch.ops.aten.elu.out(x, SELU_ALPHA, SELU_SCALE, 1, out=o),
+        torch_backward=lambda torch, g, x, o: torch.ops.aten.elu_backward.grad_input(
+            g, SELU_ALPHA, SELU_SCALE, 1, False, x, grad_input=o),
+    ),
+    Elementwise(
+        name="gelu",
+        summary="Gaussian error linear unit",
+        rule="x * Phi(x)",
+        grad_rule="g * (Phi(x) + x * phi(x))",
+        notes=_SMOOTH_NOTE + "``Phi`` is the standard normal CDF, computed from "
+              "``erfc`` so the lower tail keeps its digits (``0.5 * (1 + erf(x / "
+              "sqrt(2)))`` cancels to 0 below about -5.5 in float32). "
+              "``approximate='tanh'``: ``0.5 * x * (1 + tanh(sqrt(2/pi) * (x + 0.044715 * "
+              "x**3)))``, computed as ``x * sigmoid(2 * sqrt(2/pi) * (x + 0.044715 * x**3))`` "
+              "(the same real number, without the cancellation), its gradient the exact "
+              "derivative of that formula. Any other string raises ``ValueError``. "
+              "``gelu(-inf) = 0``, ``gelu(inf) = inf``.",
+        params=(Param("approximate", "none", "'none' (the erf form) or 'tanh'",
+                      finite=False, choices=("none", "tanh")),),
+        example="""
+>>> fastact.gelu(np.array([-1.0, 0.0, 1.0]))
+array([-0.15865525,  0.        ,  0.84134475])""",
+        forward="gelu", backward="gelu_grad", exact=False, sample=("tanh",),
+        numpy=_in64(_gelu_np),
+        numpy_backward=_in64(_gelu_grad_np),
+        bench=lambda x, o, a: _fill(o, x * _dt(x, 0.5) * (_dt(x, 1) + np.tanh(
+            _dt(x, GELU_K1 / 2) * (x + _dt(x, 0.044715) * x * x * x)))),
+        bench_backward=lambda g, x, o, a: _fill(o, _gelu_grad_np(g, x, "tanh")),
+        torch=lambda torch, x, a, o: torch.ops.aten.gelu.out(x, approximate=a, out=o),
+        torch_backward=lambda torch, g, x, a, o: torch.ops.aten.gelu_backward.grad_input(
+            g, x, approximate=a, grad_input=o),
+    ),
+    Elementwise(
+        name="silu",
+        summary="Sigmoid linear unit (Swish)",
+        rule="x * sigmoid(x)",
+        grad_rule="g * sigmoid(x) * (1 + x * (1 - sigmoid(x)))",
+        notes=_SMOOTH_NOTE + "``silu(-inf) = 0``.",
+        example="""
+>>> fastact.silu(np.array([-1.0, 0.0, 1.0]))
+array([-0.26894142,  0.        ,  0.73105858])""",
+        forward="silu", backward="silu_grad", exact=False,
+        numpy=_in64(lambda x: _limits(x, x * _sigmoid(x), np.inf, 0.0)),
+        numpy_backward=_in64(lambda g, x: g * _limits(
+            x, _sigmoid(x) * (1 + x * _sigmoid(-x)), 1.0, 0.0)),
+        bench=lambda x, o: np.divide(x, np.add(np.exp(np.negative(x, out=o), out=o), 1,
+                                               out=o), out=o),
+        bench_backward=lambda g, x, o: _fill(o, g * (s := 1 / (1 + np.exp(-x)))
+                                             * (1 + x * (1 - s))),
+        torch=lambda torch, x, o: torch.ops.aten.silu.out(x, out=o),
+        torch_backward=lambda torch, g, x, o: torch.ops.aten.silu_backward.grad_input(
+            g, x, grad_input=o),
+    ),
+    Elementwise(
+        name="mish",
+        summary="Mish, ``x * tanh(softplus(x))``",
+        rule="x * tanh(softplus(x))",
+        grad_rule="g * (t + x * sigmoid(x) * (1 - t * t)), t = tanh(softplus(x))",
+        notes=_SMOOTH_NOTE + "Computed as ``x * n / (n + 2)``, ``n = e**x * (e**x + 2)`` "
+              "(the same real number). ``mish(-inf) = 0``.",
+        example="""
+>>> fastact.mish(np.array([-1.0, 0.0, 1.0]))
+array([-0.30340146,  0.        ,  0.86509839])""",
+        forward="mish", backward="mish_grad", exact=False,
+        numpy=_in64(lambda x: _limits(x, x * np.tanh(np.logaddexp(0, x)), np.inf, 0.0)),
+        numpy_backward=_in64(_mish_grad_np),
+        bench=lambda x, o: np.multiply(x, np.tanh(np.logaddexp(0, x, out=o), out=o), out=o),
+        bench_backward=lambda g, x, o: _fill(o, _mish_grad_np(g, x)),
+        torch=lambda torch, x, o: torch.ops.aten.mish.out(x, out=o),
+        torch_backward=lambda torch, g, x, o: o.copy_(torch.ops.aten.mish_backward(g, x)),
+    ),
+    Elementwise(
+        name="softplus",
+        summary="Softplus, a smooth ReLU",
+        rule="x if x * beta > threshold else log1p(exp(beta * x)) / beta",
+        grad_rule="g if x * beta > threshold else g * sigmoid(beta * x)",
+        notes=_SMOOTH_NOTE + "The cut ``x * beta > threshold`` is formed in the data "
+              "dtype (as PyTorch); ``beta == 0`` raises ``ValueError``. "
+              "``softplus(-inf) = 0`` for ``beta > 0``.",
+        params=(Param("beta", 1.0, "the sharpness (nonzero)"),
+                Param("threshold", 20.0, "above it (in x * beta) the result is x")),
+        example="""
+>>> fastact.softplus(np.array([-1.0, 0.0, 30.0]))
+array([ 0.31326169,  0.69314718, 30.        ])""",
+        forward="softplus", backward="softplus_grad", exact=False, check=_softplus_check,
+        sample=(0.7, 3.0),
+        numpy=lambda x, b, th: np.where(_softplus_cut(x, b, th), x, _in64(
+            lambda x, b: np.logaddexp(0, b * x) / b)(x, b)),
+        numpy_backward=lambda g, x, b, th: np.where(_softplus_cut(x, b, th), g, _in64(
+            lambda g, x, b: g * _sigmoid(b * x))(g, x, b)),
+        bench=lambda x, o, b, th: _fill(o, np.where(x * _dt(x, b) > th, x, np.log1p(
+            np.exp(x * _dt(x, b))) / _dt(x, b))),
+        bench_backward=lambda g, x, o, b, th: _fill(o, np.where(
+            x * _dt(x, b) > th, g, g / (1 + np.exp(-x * _dt(x, b))))),
+        torch=lambda torch, x, b, th, o: torch.ops.aten.softplus.out(x, b, th, out=o),
+        torch_backward=lambda torch, g, x, b, th, o: torch.ops.aten.softplus_backward.grad_input(
+            g, x, b, th, grad_input=o),
+    ),
+)
+
+ELEMENTWISE = PIECEWISE + SMOOTH
+
 CUSTOM = (
     Custom("prelu", "Parametric ReLU, one learned slope per channel",
            ("prelu", "prelu_backward")),
@@ -430,8 +734,9 @@ def signature(op, backward, api=True, types=False, defaults=None):
 
     def param(p, backward):
         d = default(p, backward)
-        ann = "" if not types else (": float" if d is REQUIRED else
-                                    ": float | None" if d is None else ": float")
+        kind = ("Literal[" + ", ".join(f'"{c}"' for c in p.choices) + "]"
+                if p.choices else "float")
+        ann = "" if not types else (f": {kind} | None" if d is None else f": {kind}")
         if d is REQUIRED:
             return p.name + ann
         shown = defaults + p.name if defaults and d is not None else repr(d)

@@ -35,8 +35,11 @@ def {op.name}({_ops.signature(op, False, api=False)}):
     return op.numpy(np.asarray(x), {params})
 
 def {op.name}_backward({_ops.signature(op, True, api=False)}):
+    twin = op.numpy_backward
+    if {'y is not None' if op.y else 'False'} and op.numpy_backward_y is not None:
+        twin = op.numpy_backward_y
     ref = np.asarray(x if x is not None else {'y' if op.y else 'None'})
-    return op.numpy_backward(np.asarray(grad_output), ref, {params})
+    return twin(np.asarray(grad_output), ref, {params})
 """
     exec(src, scope)  # noqa: S102 - source built from the registry entry
     for name in op.functions:

@@ -1,0 +1,508 @@
+/* The math of fastact's smooth ops, in plain C that gcc vectorizes at every
+ * SIMD level with the same bits: no libm call (libm runs scalar and a vector
+ * library may round differently), no fused multiply-add (setup.py builds with
+ * -ffp-contract=off), branches written as selects. docs/accuracy.md states
+ * the method and the error bounds; tests/accuracy.py measures them.
+ *
+ * Every function works in double. A float32 op evaluates its formula in
+ * double and rounds once: every step below is accurate to a few units of
+ * 2**-53, far inside half a float32 ulp. A float64 op passes hi = 1 and the
+ * functions add the corrections a double result needs (double-double steps
+ * where one rounding of an argument would cost an ulp or more); with hi = 0
+ * (a constant at every call site) the compiler drops them.
+ *
+ * Included by fastact/_kernels.pyx. */
+#ifndef FASTACT_MATH_H
+#define FASTACT_MATH_H
+
+#include <math.h>
+#include <stdint.h>
+#include <string.h>
+
+/* ---- Double-double helpers. */
+
+typedef struct { double hi, lo; } fastact_dd;
+
+/* a * b == hi + lo exactly (Dekker's product with Veltkamp's split; no fma,
+   so the same bits everywhere). Needs |a|, |b| below 2**995. */
+static inline fastact_dd fastact_two_prod(double a, double b) {
+    const double split = 134217729.0; /* 2**27 + 1 */
+    double ca = split * a, cb = split * b;
+    double ah = ca - (ca - a), al = a - ah;
+    double bh = cb - (cb - b), bl = b - bh;
+    fastact_dd r;
+    r.hi = a * b;
+    r.lo = ((ah * bh - r.hi) + ah * bl + al * bh) + al * bl;
+    return r;
+}
+
+/* ---- exp and expm1. Cody-Waite reduction x = k ln2 + r, |r| <= ln2/2, with
+   ln2 split so that k * LN2_HI is exact; expm1(r) by its Taylor polynomial
+   to degree 13 (truncation below 2**-58 relative on |r| <= 0.347); 2**k
+   built from the bits of the rounding shifter. */
+#define FASTACT_SHIFTER 0x1.8p52
+#define FASTACT_INV_LN2 0x1.71547652b82fep0
+#define FASTACT_LN2_HI 0x1.62e42fee00000p-1
+#define FASTACT_LN2_LO 0x1.a39ef35793c76p-33
+
+static inline double fastact_expm1_poly(double r) {
+    double p = 1.0 / 6227020800.0;
+    p = p * r + 1.0 / 479001600.0;
+    p = p * r + 1.0 / 39916800.0;
+    p = p * r + 1.0 / 3628800.0;
+    p = p * r + 1.0 / 362880.0;
+    p = p * r + 1.0 / 40320.0;
+    p = p * r + 1.0 / 5040.0;
+    p = p * r + 1.0 / 720.0;
+    p = p * r + 1.0 / 120.0;
+    p = p * r + 1.0 / 24.0;
+    p = p * r + 1.0 / 6.0;
+    p = p * r + 0.5;
+    return (p * r) * r + r; /* r + r^2 (1/2 + r/6 + ...) */
+}
+
+/* 2**k for the integer k held in kd = k + FASTACT_SHIFTER, -1022 <= k <= 1023. */
+static inline double fastact_pow2_from_shifted(double kd) {
+    uint64_t b;
+    double s;
+    memcpy(&b, &kd, sizeof b);
+    b = (b + 1023u) << 52;
+    memcpy(&s, &b, sizeof s);
+    return s;
+}
+
+/* exp(x) * 2**scale, for x in [-800, 709.7] and an integer scale (as a double)
+   that keeps k + scale in the normal exponents: scale = 128 reaches x = -790
+   with full precision, for results that are scaled down in one rounding at
+   the end (below the normal range, 2**-128 times a product of e**x). */
+static inline double fastact_exp_scaled(double x, double scale) {
+    double kd = x * FASTACT_INV_LN2 + FASTACT_SHIFTER;
+    double k = kd - FASTACT_SHIFTER;
+    double r = (x - k * FASTACT_LN2_HI) - k * FASTACT_LN2_LO;
+    return fastact_pow2_from_shifted(kd + scale) * (1.0 + fastact_expm1_poly(r));
+}
+
+/* The scale a tail below -700 takes in fastact_exp_scaled ("tiny"), and
+   |x| clamped to where exp(-|x|) is valid: 790 when tiny; 708 otherwise
+   (e**-708 ~ 3e-308 stands for anything smaller where it is only added to
+   a number near 1, or where the result is rounded to float32). */
+#define FASTACT_TINY_SCALE 128.0
+#define FASTACT_TINY_UNSCALE 0x1p-128
+static inline double fastact_tail_clamp(double a, int tiny) {
+    double m = tiny ? 790.0 : 708.0;
+    return a > m ? m : a;
+}
+
+/* Whether v can enter fastact_two_prod. */
+static inline int fastact_splittable(double v) { return v > -1e290 && v < 1e290; }
+
+/* expm1(x) for any double: -1 below -60 (the true value is -1 + e**-60 with
+   e**-60 below half an ulp of 1), +inf above ~709.78, NaN for NaN. */
+static inline double fastact_expm1(double x) {
+    double xc = x < -60.0 ? -60.0 : (x > 709.79 ? 709.79 : x);
+    double kd = xc * FASTACT_INV_LN2 + FASTACT_SHIFTER;
+    double k = kd - FASTACT_SHIFTER;
+    double r = (xc - k * FASTACT_LN2_HI) - k * FASTACT_LN2_LO;
+    double p = fastact_expm1_poly(r);
+    double s = fastact_pow2_from_shifted(kd);
+    double y = s * p + (s - 1.0); /* 2**k (1 + p) - 1 */
+    /* k = 1024 near the top: 2**(k-1) (1 + p) * 2, no intermediate overflow */
+    double top = 2.0 * (fastact_pow2_from_shifted(kd - 1.0) * (1.0 + p)) - 1.0;
+    y = xc > 709.0 ? top : y;
+    y = x > 709.782712893384 ? HUGE_VAL : y;
+    return x != x ? x : y;
+}
+
+/* exp(x) for any double: 0 below -745.14 (the true value is below half the
+   smallest subnormal), +inf above ~709.78, NaN for NaN. Results below the
+   normal range are formed at 2**64 times their size and scaled down once. */
+static inline double fastact_exp(double x) {
+    double xc = x < -745.2 ? -745.2 : (x > 709.79 ? 709.79 : x);
+    int low = xc < -700.0, top = xc > 709.0;
+    double y = fastact_exp_scaled(xc, low ? 64.0 : (top ? -1.0 : 0.0));
+    y = low ? y * 0x1p-64 : (top ? y * 2.0 : y);
+    y = x > 709.782712893384 ? HUGE_VAL : (x < -745.2 ? 0.0 : y);
+    return x != x ? x : y;
+}
+
+/* log1p(e) for e in [0, 1]: u = 1 + e rounded, c = e - (u - 1) exactly,
+   log1p(e) = log(u) + c / u; log(u) = k ln2 + log(m), m = u or u / 2 in
+   [0.707, 1.415], log(1 + s) = s - f (s - T), f = s / (2 + s), T = sum of
+   2 f**2j / (2j + 1) (that is 2 atanh(f) rearranged so that the rounding of
+   the f term is small beside s). */
+static inline double fastact_log1p_unit(double e) {
+    double u = 1.0 + e;
+    double c = e - (u - 1.0);
+    int big = u > 1.4142135623730951;
+    double m = big ? 0.5 * u : u;
+    double s = m - 1.0;
+    double f = s / (2.0 + s);
+    double f2 = f * f;
+    double t = 2.0 / 25.0;
+    t = t * f2 + 2.0 / 23.0;
+    t = t * f2 + 2.0 / 21.0;
+    t = t * f2 + 2.0 / 19.0;
+    t = t * f2 + 2.0 / 17.0;
+    t = t * f2 + 2.0 / 15.0;
+    t = t * f2 + 2.0 / 13.0;
+    t = t * f2 + 2.0 / 11.0;
+    t = t * f2 + 2.0 / 9.0;
+    t = t * f2 + 2.0 / 7.0;
+    t = t * f2 + 2.0 / 5.0;
+    t = t * f2 + 2.0 / 3.0;
+    t = t * f2;
+    double k = big ? 1.0 : 0.0;
+    double lo = k * FASTACT_LN2_LO + c / u;
+    return k * FASTACT_LN2_HI + ((s - f * (s - t)) + lo);
+}
+
+/* ---- ELU family. */
+
+/* PyTorch's constants to double precision (both round to float32 in one
+   step as they do from their decimal digits). */
+#define FASTACT_SELU_SCALE 0x1.0cfabd6a91132p+0
+#define FASTACT_SELU_ALPHA 0x1.ac5afad782cf1p+0
+#define FASTACT_SELU_SA_HI 0x1.c212cc640f031p+0   /* scale * alpha, exact real, */
+#define FASTACT_SELU_SA_LO 0x1.05161b045a1fep-56  /* as a double-double */
+
+static inline double fastact_elu(double x, double alpha) {
+    return x > 0 ? x : alpha * fastact_expm1(x);
+}
+
+static inline double fastact_elu_grad(double g, double x, double alpha) {
+    return x > 0 ? g : g * (alpha * fastact_exp(x < -800.0 ? -800.0 : x));
+}
+
+/* x / alpha as q + r (r = the division's rounding error, for float64 data),
+   both finite where x <= 0 matters. */
+static inline double fastact_celu_arg(double x, double alpha, int hi, double* r) {
+    double q = x / alpha;
+    *r = 0.0;
+    if (hi) {
+        int ok = q > -800.0 && q < 800.0 && fastact_splittable(alpha);
+        fastact_dd p = fastact_two_prod(ok ? q : 0.0, ok ? alpha : 0.0);
+        *r = ok ? ((x - p.hi) - p.lo) / alpha : 0.0;
+    }
+    return q;
+}
+
+static inline double fastact_celu(double x, double alpha, int hi) {
+    double r, q = fastact_celu_arg(x, alpha, hi, &r);
+    double em = fastact_expm1(q);
+    if (hi)
+        em = em + r * (em + 1.0); /* expm1(q + r) to first order in r */
+    return x > 0 ? x : alpha * em;
+}
+
+static inline double fastact_celu_grad(double g, double x, double alpha, int hi) {
+    double r, q = fastact_celu_arg(x, alpha, hi, &r);
+    double e = fastact_exp(q);
+    if (hi)
+        e = e + e * r;
+    return x > 0 ? g : g * e;
+}
+
+static inline double fastact_selu(double x, int hi) {
+    double em = fastact_expm1(x);
+    double neg = FASTACT_SELU_SA_HI * em;
+    if (hi)
+        neg = neg + FASTACT_SELU_SA_LO * em;
+    return x > 0 ? FASTACT_SELU_SCALE * x : neg;
+}
+
+static inline double fastact_selu_grad(double g, double x, int hi) {
+    double e = fastact_exp(x < -800.0 ? -800.0 : x);
+    double f = FASTACT_SELU_SA_HI * e;
+    if (hi)
+        f = f + FASTACT_SELU_SA_LO * e;
+    return x > 0 ? g * FASTACT_SELU_SCALE : g * f;
+}
+
+/* ---- Sigmoid-based: SiLU, the tanh GELU, Mish, Softplus.
+   sigmoid(z) = 1 / (1 + e) for z >= 0 and e / (1 + e) below, e = exp(-|z|)
+   in (0, 1], so nothing overflows and 1 + e in [1, 2] keeps its low bits
+   (d_lo, exact) for float64 data. */
+
+typedef struct {
+    double e;   /* exp(-|z|), times 2**128 when tiny */
+    double d;   /* 1 + e (rounded) */
+    double dlo; /* 1 + e - d, exact */
+    int tiny;   /* z < -700: e scaled by 2**128; d is then 1 */
+} fastact_sig;
+
+static inline fastact_sig fastact_sig_parts(double z, double zlo, int hi) {
+    fastact_sig s;
+    double a = z < 0 ? -z : z;
+    s.tiny = hi && z < -700.0;
+    s.e = fastact_exp_scaled(-fastact_tail_clamp(a, s.tiny),
+                             s.tiny ? FASTACT_TINY_SCALE : 0.0);
+    if (hi) {
+        /* exp(-|z + zlo|) = exp(-|z|) (1 -+ zlo) */
+        s.e = s.e - s.e * (z < 0 ? -zlo : zlo);
+    }
+    s.d = 1.0 + (s.tiny ? 0.0 : s.e);
+    s.dlo = hi ? (s.tiny ? 0.0 : s.e - (s.d - 1.0)) : 0.0;
+    return s;
+}
+
+/* n / (d + dlo), the quotient corrected for dlo when hi. */
+static inline double fastact_div_dd(double n, double d, double dlo, int hi) {
+    double q = n / d;
+    return hi ? q - (q * dlo) / d : q;
+}
+
+/* SiLU: x * sigmoid(x). */
+static inline double fastact_silu(double x, int hi) {
+    fastact_sig s = fastact_sig_parts(x, 0.0, hi);
+    double xc = x < -790.0 ? -790.0 : x;
+    double n = x >= 0 ? x : xc * s.e;
+    double y = fastact_div_dd(n, s.d, s.dlo, hi);
+    return s.tiny ? y * FASTACT_TINY_UNSCALE : y;
+}
+
+/* SiLU's derivative: s (1 + x (1 - s)), s = sigmoid(x), 1 - s = e / (1 + e)
+   or 1 / (1 + e) formed without cancellation. */
+static inline double fastact_silu_grad(double g, double x, int hi) {
+    fastact_sig s = fastact_sig_parts(x, 0.0, hi);
+    double xc = x < -790.0 ? -790.0 : (x > 800.0 ? 800.0 : x);
+    double sp = fastact_div_dd(x >= 0 ? 1.0 : s.e, s.d, s.dlo, hi);  /* s */
+    double sm = fastact_div_dd(x >= 0 ? s.e : 1.0, s.d, s.dlo, hi);  /* 1 - s */
+    double f = sp * (1.0 + xc * sm);
+    double y = g * f;
+    y = s.tiny ? y * FASTACT_TINY_UNSCALE : y;
+    return x != x ? x : (x > 800.0 ? g : y);
+}
+
+/* The tanh GELU: x * sigmoid(z), z = 2 sqrt(2/pi) (x + 0.044715 x**3)
+   = x (K1 + K3 x**2), K1 and K3 exact reals held as double-doubles. */
+#define FASTACT_GT_K1_HI 0x1.9884533d43651p+0
+#define FASTACT_GT_K1_LO -0x1.cbc0d30ebfd15p-54
+#define FASTACT_GT_K3_HI 0x1.2444f2a4d8b4bp-4
+#define FASTACT_GT_K3_LO -0x1.6c843a29d1c70p-61
+
+/* z = x (K1 + K3 x**2) as zhi + zlo (zlo only when hi; |x| clamped to 1e4,
+   where z is far past both saturations). */
+static inline double fastact_gelu_tanh_arg(double x, int hi, double* zlo) {
+    double xc = x < -1e4 ? -1e4 : (x > 1e4 ? 1e4 : x);
+    double x2 = xc * xc;
+    double c = FASTACT_GT_K1_HI + FASTACT_GT_K3_HI * x2;
+    double z = xc * c;
+    *zlo = 0.0;
+    if (hi) {
+        fastact_dd sq = fastact_two_prod(xc, xc);
+        fastact_dd k3 = fastact_two_prod(FASTACT_GT_K3_HI, sq.hi);
+        double clo = (FASTACT_GT_K1_HI - c) + k3.hi; /* exact (Fast2Sum) */
+        clo = clo + (k3.lo + FASTACT_GT_K3_HI * sq.lo + FASTACT_GT_K3_LO * sq.hi
+                     + FASTACT_GT_K1_LO);
+        fastact_dd zz = fastact_two_prod(xc, c);
+        z = zz.hi;
+        *zlo = zz.lo + xc * clo;
+    }
+    return z;
+}
+
+static inline double fastact_gelu_tanh(double x, int hi) {
+    double zlo, z = fastact_gelu_tanh_arg(x, hi, &zlo);
+    fastact_sig s = fastact_sig_parts(z, zlo, hi);
+    double xc = x < -1e4 ? -1e4 : x;
+    double n = z >= 0 ? x : xc * s.e;
+    double y = fastact_div_dd(n, s.d, s.dlo, hi);
+    return s.tiny ? y * FASTACT_TINY_UNSCALE : y;
+}
+
+/* d/dx x sigmoid(z) = s + x s (1 - s) z', z' = K1 + 3 K3 x**2. */
+static inline double fastact_gelu_tanh_grad(double g, double x, int hi) {
+    double zlo, z = fastact_gelu_tanh_arg(x, hi, &zlo);
+    fastact_sig s = fastact_sig_parts(z, zlo, hi);
+    double xc = x < -1e4 ? -1e4 : (x > 1e4 ? 1e4 : x);
+    double sp = fastact_div_dd(z >= 0 ? 1.0 : s.e, s.d, s.dlo, hi);
+    double sm = fastact_div_dd(z >= 0 ? s.e : 1.0, s.d, s.dlo, hi);
+    double dz = FASTACT_GT_K1_HI + (3.0 * FASTACT_GT_K3_HI) * (xc * xc);
+    double f = sp * (1.0 + xc * sm * dz);
+    double y = g * f;
+    y = s.tiny ? y * FASTACT_TINY_UNSCALE : y;
+    return x != x ? x : (x > 1e4 ? g : (x < -1e4 ? 0.0 * g : y));
+}
+
+/* Mish: x tanh(softplus(x)) = x n / (n + 2), n = e**x (e**x + 2) (since
+   tanh(log(1 + e**x)) = ((1 + e**x)**2 - 1) / ((1 + e**x)**2 + 1)); for
+   x > 0, with e = e**-x, n / (n + 2) = (1 + 2e) / (1 + 2e + 2e**2). */
+static inline double fastact_mish_t(double x, double e, int tiny, double* den) {
+    double num = x >= 0 ? 1.0 + 2.0 * e : e * (e + 2.0);
+    *den = x >= 0 ? num + 2.0 * e * e : (tiny ? 2.0 : num + 2.0);
+    return num;
+}
+
+static inline double fastact_mish(double x, int hi) {
+    double a = x < 0 ? -x : x;
+    int tiny = hi && x < -700.0;
+    double e = fastact_exp_scaled(-fastact_tail_clamp(a, tiny),
+                                  tiny ? FASTACT_TINY_SCALE : 0.0);
+    double den, num = fastact_mish_t(x, e, tiny, &den);
+    double xc = x < -790.0 ? -790.0 : x;
+    double y = (xc * num) / den;
+    return tiny ? y * FASTACT_TINY_UNSCALE : y;
+}
+
+/* Mish's derivative: t + x sigmoid(x) (1 - t**2), 1 - t**2 = 4 (n + 1) /
+   (n + 2)**2, written per side so that nothing overflows or cancels. */
+static inline double fastact_mish_grad(double g, double x, int hi) {
+    double a = x < 0 ? -x : x;
+    int tiny = hi && x < -700.0;
+    double e = fastact_exp_scaled(-fastact_tail_clamp(a, tiny),
+                                  tiny ? FASTACT_TINY_SCALE : 0.0);
+    double den, num = fastact_mish_t(x, e, tiny, &den);
+    double t = num / den;
+    double xc = x < -790.0 ? -790.0 : (x > 800.0 ? 800.0 : x);
+    /* x >= 0: e = e**-x; sigmoid = 1 / (1 + e); 1 - t**2 = 4 e**2 (1 + e)**2 / den**2
+       x < 0: e = e**x; sigmoid = e / (1 + e); 1 - t**2 = 4 (1 + e)**2 / den**2 */
+    double ope = 1.0 + (tiny ? 0.0 : e);
+    double w = x >= 0 ? (2.0 * e * ope) / den : (2.0 * ope) / den;
+    double sig = x >= 0 ? 1.0 / ope : e / ope;
+    double f = t + xc * sig * (w * w);
+    double y = g * f;
+    y = tiny ? y * FASTACT_TINY_UNSCALE : y;
+    return x != x ? x : (x > 800.0 ? g : y);
+}
+
+/* Softplus: log1p(exp(z)) / beta, z = beta * x (exact as z + zlo when hi),
+   as max(z, 0) + log1p(exp(-|z|)): nothing overflows; the caller takes x
+   itself above the threshold. */
+static inline double fastact_softplus(double x, double beta, int hi) {
+    double xc = x < -1e300 ? -1e300 : (x > 1e300 ? 1e300 : x);
+    double z = beta * xc, zlo = 0.0;
+    if (hi) {
+        int ok = fastact_splittable(xc) && fastact_splittable(beta);
+        zlo = fastact_two_prod(ok ? xc : 0.0, ok ? beta : 0.0).lo;
+    }
+    double a = z < 0 ? -z : z;
+    double e = fastact_exp(-a);
+    double l = fastact_log1p_unit(e);
+    double r = z > 0 ? z + l : l;
+    if (hi) /* d softplus / dz = sigmoid(z) */
+        r = r + zlo * (z > 0 ? 1.0 / (1.0 + e) : e / (1.0 + e));
+    return r / beta;
+}
+
+static inline double fastact_softplus_grad(double g, double x, double beta, int hi) {
+    double xc = x < -1e300 ? -1e300 : (x > 1e300 ? 1e300 : x);
+    double z = beta * xc, zlo = 0.0;
+    if (hi) {
+        int ok = fastact_splittable(xc) && fastact_splittable(beta);
+        zlo = fastact_two_prod(ok ? xc : 0.0, ok ? beta : 0.0).lo;
+    }
+    fastact_sig s = fastact_sig_parts(z, zlo, hi);
+    double sp = fastact_div_dd(z >= 0 ? 1.0 : s.e, s.d, s.dlo, hi);
+    double y = g * sp;
+    y = s.tiny ? y * FASTACT_TINY_UNSCALE : y;
+    return x != x ? x : y;
+}
+
+/* ---- GELU: x Phi(x), Phi(x) = erfc(-x / sqrt 2) / 2. With t = |x| / sqrt 2:
+   for t < 0.5, Phi = 1/2 -+ erf(t) / 2, erf by its Taylor series; above,
+   erfc(t) = exp(-t**2) erfcx(t), erfcx(t) (t + 2) a polynomial of degree 26
+   in z = (t - 2) / (t + 2) (a Chebyshev fit on [0, inf) made with mpmath,
+   docs/accuracy.md), and Phi = erfc(t) / 2 or 1 - erfc(t) / 2. For float64
+   data t**2 enters exp as a double-double. */
+#define FASTACT_INV_SQRT2_HI 0x1.6a09e667f3bcdp-1
+#define FASTACT_INV_SQRT2_LO -0x1.bdd3413b26456p-55
+#define FASTACT_INV_SQRT2PI 0x1.9884533d43651p-2
+
+static inline double fastact_erfcx_poly(double t) {
+    double z = (t - 2.0) / (t + 2.0);
+    double p = 0x1.596877110afefp-29;
+    p = p * z + 0x1.2735f74279980p-29;
+    p = p * z - 0x1.5a45630156d0ap-26;
+    p = p * z - 0x1.c9527d233dbe6p-26;
+    p = p * z + 0x1.01a974790c1c5p-24;
+    p = p * z + 0x1.2c497202d616ap-23;
+    p = p * z - 0x1.c3e4ef7e17451p-28;
+    p = p * z - 0x1.8093ce17f306ep-22;
+    p = p * z - 0x1.30c56fd442c94p-21;
+    p = p * z + 0x1.e6fc549aa0218p-26;
+    p = p * z + 0x1.0c598f305d1b1p-19;
+    p = p * z + 0x1.e724afaf6150cp-19;
+    p = p * z - 0x1.2dd46b2be6392p-20;
+    p = p * z - 0x1.0e5f7edaf2cdfp-16;
+    p = p * z - 0x1.6c01e59722616p-16;
+    p = p * z + 0x1.1e7327f5e1fb5p-15;
+    p = p * z + 0x1.2efa2b097caddp-13;
+    p = p * z + 0x1.20549f16b27b3p-15;
+    p = p * z - 0x1.5ba4384a6030fp-11;
+    p = p * z - 0x1.b6fbfa8ac510cp-11;
+    p = p * z + 0x1.9517bb705147ap-9;
+    p = p * z + 0x1.a89eaffa38120p-8;
+    p = p * z - 0x1.606e4155297f3p-6;
+    p = p * z - 0x1.2a88e6107eee1p-5;
+    p = p * z + 0x1.1e2deea6b1173p-2;
+    p = p * z - 0x1.5fd386754eff5p-1;
+    p = p * z + 0x1.058671b52c776p+0;
+    return p / (t + 2.0);
+}
+
+/* erf(t) for |t| <= 0.5: t times its Taylor series in t**2 to t**24. */
+static inline double fastact_erf_small(double t) {
+    double t2 = t * t;
+    double p = -0x1.5f742ec43e71ap-23;
+    p = p * t2 + 0x1.b9e6c9dc651a3p-20;
+    p = p * t2 - 0x1.f4d25c3e0c2ebp-17;
+    p = p * t2 + 0x1.f9a326f9b89b7p-14;
+    p = p * t2 - 0x1.c02db40040b86p-11;
+    p = p * t2 + 0x1.565bcd0e6a53fp-8;
+    p = p * t2 - 0x1.b82ce31288b51p-6;
+    p = p * t2 + 0x1.ce2f21a042be2p-4;
+    p = p * t2 - 0x1.812746b0379e7p-2;
+    return t * 0x1.20dd750429b6dp+0 + t * (p * t2);
+}
+
+/* Phi(x) and, through *ex, exp(-x**2 / 2) (times 2**128 when *tiny): both
+   parts of GELU and of its derivative. |x| is clamped to 40 (Phi(-40) is
+   below the smallest double). */
+static inline double fastact_phi_parts(double x, int hi, double* ex, int* tiny) {
+    double a = x < 0 ? -x : x;
+    a = a > 40.0 ? 40.0 : a;
+    double t = a * FASTACT_INV_SQRT2_HI;
+    double t2 = t * t, t2lo = 0.0;
+    if (hi) {
+        fastact_dd th = fastact_two_prod(a, FASTACT_INV_SQRT2_HI);
+        double tlo = th.lo + a * FASTACT_INV_SQRT2_LO;
+        fastact_dd sq = fastact_two_prod(th.hi, th.hi);
+        t = th.hi;
+        t2 = sq.hi;
+        t2lo = sq.lo + 2.0 * th.hi * tlo;
+    }
+    *tiny = hi && t2 > 700.0 && x < 0;
+    double e = fastact_exp_scaled(-fastact_tail_clamp(t2, *tiny),
+                                  *tiny ? FASTACT_TINY_SCALE : 0.0);
+    if (hi)
+        e = e - e * t2lo;
+    *ex = e;
+    double half_erfc = 0.5 * (e * fastact_erfcx_poly(t));
+    double half_erf = 0.5 * fastact_erf_small(t < 0.5 ? t : 0.5);
+    double lower = t < 0.5 ? 0.5 - half_erf : half_erfc;   /* Phi(-|x|) */
+    double upper = t < 0.5 ? 0.5 + half_erf : 1.0 - half_erfc;
+    return x < 0 ? lower : upper;
+}
+
+static inline double fastact_gelu(double x, int hi) {
+    double e;
+    int tiny;
+    double p = fastact_phi_parts(x, hi, &e, &tiny);
+    double y = (x < -40.0 ? -40.0 : x) * p;
+    y = tiny ? y * FASTACT_TINY_UNSCALE : y;
+    return x < -40.0 ? 0.0 : y;
+}
+
+/* GELU's derivative: Phi(x) + x phi(x), phi(x) = exp(-x**2 / 2) / sqrt(2 pi). */
+static inline double fastact_gelu_grad(double g, double x, int hi) {
+    double e;
+    int tiny;
+    double xc = x < -40.0 ? -40.0 : (x > 40.0 ? 40.0 : x);
+    double p = fastact_phi_parts(x, hi, &e, &tiny);
+    double f = p + xc * (e * FASTACT_INV_SQRT2PI);
+    double y = g * f;
+    y = tiny ? y * FASTACT_TINY_UNSCALE : y;
+    return x != x ? x : (x > 40.0 ? g : (x < -40.0 ? 0.0 * g : y));
+}
+
+#endif
