@@ -236,6 +236,7 @@ static inline fastact_sig fastact_sig_parts(double z, double zlo, int hi) {
     s.tiny = hi && z < -700.0;
     s.e = fastact_exp_scaled(-fastact_tail_clamp(a, s.tiny),
                              s.tiny ? FASTACT_TINY_SCALE : 0.0);
+    s.e = (!s.tiny && a >= 708.0) ? 0.0 : s.e; /* below e**-708: 0 beside 1 */
     if (hi) {
         /* exp(-|z + zlo|) = exp(-|z|) (1 -+ zlo) */
         s.e = s.e - s.e * (z < 0 ? -zlo : zlo);
@@ -248,7 +249,7 @@ static inline fastact_sig fastact_sig_parts(double z, double zlo, int hi) {
 /* n / (d + dlo), the quotient corrected for dlo when hi. */
 static inline double fastact_div_dd(double n, double d, double dlo, int hi) {
     double q = n / d;
-    return hi ? q - (q * dlo) / d : q;
+    return hi ? q - (dlo == 0.0 ? 0.0 : (q * dlo) / d) : q;
 }
 
 /* SiLU: x * sigmoid(x). */
@@ -270,7 +271,7 @@ static inline double fastact_silu_grad(double g, double x, int hi) {
     double f = sp * (1.0 + xc * sm);
     double y = g * f;
     y = s.tiny ? y * FASTACT_TINY_UNSCALE : y;
-    return x != x ? x : (x > 800.0 ? g : y);
+    return x != x ? x : (x > 800.0 ? g : (x == -HUGE_VAL ? 0.0 * g : y));
 }
 
 /* The tanh GELU: x * sigmoid(z), z = 2 sqrt(2/pi) (x + 0.044715 x**3)
@@ -362,7 +363,7 @@ static inline double fastact_mish_grad(double g, double x, int hi) {
     double f = t + xc * sig * (w * w);
     double y = g * f;
     y = tiny ? y * FASTACT_TINY_UNSCALE : y;
-    return x != x ? x : (x > 800.0 ? g : y);
+    return x != x ? x : (x > 800.0 ? g : (x == -HUGE_VAL ? 0.0 * g : y));
 }
 
 /* Softplus: log1p(exp(z)) / beta, z = beta * x (exact as z + zlo when hi),
@@ -395,7 +396,7 @@ static inline double fastact_softplus_grad(double g, double x, double beta, int 
     double sp = fastact_div_dd(z >= 0 ? 1.0 : s.e, s.d, s.dlo, hi);
     double y = g * sp;
     y = s.tiny ? y * FASTACT_TINY_UNSCALE : y;
-    return x != x ? x : y;
+    return x != x ? x : (z == -HUGE_VAL ? 0.0 * g : y);
 }
 
 /* ---- GELU: x Phi(x), Phi(x) = erfc(-x / sqrt 2) / 2. With t = |x| / sqrt 2:

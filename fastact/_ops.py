@@ -406,6 +406,7 @@ def _limits(x, value, at_pos_inf, at_neg_inf):
 def _in64(formula):
     """A twin from a float64 formula: x (and g) and the real parameters
     rounded to the data dtype, then to float64; the result rounded once."""
+    @functools.wraps(formula)
     def twin(*args):
         data = [a for a in args if isinstance(a, np.ndarray)]
         dtype = data[0].dtype
@@ -434,6 +435,18 @@ def _gelu_grad_np(g, x, approximate):
     else:
         f = _phi_cdf(x) + x * np.exp(-x * x / 2) / math.sqrt(2 * math.pi)
     return g * _limits(x, f, 1.0, 0.0)
+
+
+_ERF = np.frompyfunc(math.erf, 1, 1)
+
+
+def _gelu_bench(x, approximate):
+    """What NumPy offers: the tanh form in the dtype, or math.erf element by
+    element (NumPy has no erf)."""
+    h, one = _dt(x, 0.5), _dt(x, 1)
+    if approximate == "tanh":
+        return x * h * (one + np.tanh(_dt(x, GELU_K1 / 2) * (x + _dt(x, 0.044715) * x * x * x)))
+    return x * h * (one + _ERF(x / _dt(x, math.sqrt(2))).astype(x.dtype))
 
 
 def _mish_grad_np(g, x):
@@ -494,6 +507,7 @@ SMOOTH = (
         example="""
 >>> fastact.elu(np.array([-np.inf, -1.0, 0.0, 2.0]))
 array([-1.        , -0.63212056,  0.        ,  2.        ])""",
+        torch_skip_nan=True,  # its gradient passes g for a NaN x (x <= 0 is false)
         forward="elu", backward="elu_grad", y=True, y_error=_elu_y_error,
         backward_y="elu_grad_y", exact=False, sample=(0.7,),
         numpy=_in64(lambda x, a: np.where(x > 0, x, a * np.expm1(x))),
@@ -518,6 +532,7 @@ array([-1.        , -0.63212056,  0.        ,  2.        ])""",
         example="""
 >>> fastact.celu(np.array([-2.0, 1.0]), alpha=2.0)
 array([-1.26424112,  1.        ])""",
+        torch_skip_nan=True,  # its gradient passes g for a NaN x (x <= 0 is false)
         forward="celu", backward="celu_grad", y=True, y_error=_celu_y_error,
         backward_y="celu_grad_y", exact=False, check=_celu_check, sample=(1.3,),
         numpy=_in64(lambda x, a: np.where(x > 0, x, a * np.expm1(x / a))),
@@ -545,6 +560,7 @@ array([-1.26424112,  1.        ])""",
         example="""
 >>> fastact.selu(np.array([-1.0, 1.0]))
 array([-1.11133074,  1.05070099])""",
+        torch_skip_nan=True,  # its gradient passes g for a NaN x (x <= 0 is false)
         forward="selu", backward="selu_grad", y=True, backward_y="selu_grad_y",
         exact=False,
         numpy=_in64(lambda x: np.where(x > 0, SELU_SCALE * x,
@@ -582,9 +598,8 @@ array([-0.15865525,  0.        ,  0.84134475])""",
         forward="gelu", backward="gelu_grad", exact=False, sample=("tanh",),
         numpy=_in64(_gelu_np),
         numpy_backward=_in64(_gelu_grad_np),
-        bench=lambda x, o, a: _fill(o, x * _dt(x, 0.5) * (_dt(x, 1) + np.tanh(
-            _dt(x, GELU_K1 / 2) * (x + _dt(x, 0.044715) * x * x * x)))),
-        bench_backward=lambda g, x, o, a: _fill(o, _gelu_grad_np(g, x, "tanh")),
+        bench=lambda x, o, a: _fill(o, _gelu_bench(x, a)),
+        bench_backward=lambda g, x, o, a: _fill(o, _gelu_grad_np(g, x, a)),
         torch=lambda torch, x, a, o: torch.ops.aten.gelu.out(x, approximate=a, out=o),
         torch_backward=lambda torch, g, x, a, o: torch.ops.aten.gelu_backward.grad_input(
             g, x, approximate=a, grad_input=o),

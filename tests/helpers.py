@@ -74,6 +74,50 @@ def assert_same(actual, expected):
     np.testing.assert_array_equal(actual, expected, strict=False)
 
 
+def close_to_twin(actual, expected, g=None):
+    """Where a smooth op (not bit-exact: docs/accuracy.md) and its float64
+    NumPy twin may differ: a few ulps of the expected value (the twin is
+    itself a few float64 ulps off), plus a few eps times |g| for gradients
+    (their zero crossings, and the y= formulas, which take y's rounding).
+    True where within; NaN must match NaN and infinities must be equal."""
+    a = np.asarray(actual, np.float64)
+    e = np.asarray(expected, np.float64)
+    dtype = np.asarray(expected).dtype
+    ulps = 4 if dtype == np.float32 else 64
+    eps = float(np.finfo(dtype).eps)
+    tol = ulps * np.spacing(np.abs(e).astype(dtype)).astype(np.float64) + ulps * float(
+        np.finfo(dtype).smallest_subnormal)
+    with np.errstate(invalid="ignore"):
+        if g is not None:
+            g = np.asarray(g, np.float64)
+            tol = tol + 4 * eps * np.abs(g)
+        ok = (np.abs(a - e) <= tol) | (a == e) | (np.isnan(a) & np.isnan(e))
+        if g is not None:
+            # An infinite g times a derivative that is tiny but not 0 is an
+            # infinity; the float64 twin may have rounded the derivative to 0.
+            ok |= np.isinf(g) & np.isnan(e) & np.isinf(a)
+    return ok
+
+
+def assert_close(actual, expected, g=None):
+    """close_to_twin everywhere, and the same shape and dtype."""
+    actual, expected = np.asarray(actual), np.asarray(expected)
+    assert actual.dtype == expected.dtype and actual.shape == expected.shape
+    ok = close_to_twin(actual, expected, g)
+    bad = np.flatnonzero(~ok.reshape(-1))
+    assert bad.size == 0, (f"{bad.size} values off, first at {bad[:5]}: "
+                           f"{actual.reshape(-1)[bad[:5]]} vs {expected.reshape(-1)[bad[:5]]}")
+
+
+def assert_matches(op, actual, expected, g=None):
+    """The op's result against its twin: bit for bit for exact ops, within
+    close_to_twin for the smooth ones."""
+    if op.exact:
+        assert_same(actual, expected)
+    else:
+        assert_close(actual, expected, g)
+
+
 def assert_bits(a, b):
     """Bitwise identical (used across thread counts)."""
     a, b = np.ascontiguousarray(a), np.ascontiguousarray(b)
@@ -123,9 +167,11 @@ def _kwargs(op, values):
 
 def registry_cases():
     """name -> (number of data inputs, fastact call(args, **kw), reference on
-    the x-based inputs, forward used to make y or None). Each op with its
-    sample parameters: forward, backward from x, and backward from y where
-    the op takes y (the reference then sees x: the result must agree)."""
+    the x-based inputs, forward used to make y or None, the op's entry).
+    Each op with its sample parameters: forward, backward from x, and
+    backward from y where the op takes y (the reference then sees x: the
+    result must agree, within close_to_twin for the smooth ops). Compare
+    with ``compare(case, actual, expected, args)``."""
     import fastact
     from fastact import _ops, reference
 
@@ -135,13 +181,23 @@ def registry_cases():
         rf, rb = getattr(reference, op.name), getattr(reference, op.name + "_backward")
         p, kw = op.sample, _kwargs(op, op.sample)
         cases[op.name] = (1, lambda a, fwd=fwd, p=p, **k: fwd(a[0], *p, **k),
-                          lambda a, rf=rf, p=p: rf(a[0], *p), None)
+                          lambda a, rf=rf, p=p: rf(a[0], *p), None, op)
         cases[op.name + "_backward_x"] = (
             2, lambda a, bwd=bwd, kw=kw, **k: bwd(a[0], a[1], **kw, **k),
-            lambda a, rb=rb, kw=kw: rb(a[0], a[1], **kw), None)
+            lambda a, rb=rb, kw=kw: rb(a[0], a[1], **kw), None, op)
         if op.y:
             cases[op.name + "_backward_y"] = (
                 2, lambda a, bwd=bwd, kw=kw, **k: bwd(a[0], y=a[1], **kw, **k),
                 lambda a, rb=rb, kw=kw: rb(a[0], a[1], **kw),
-                lambda x, rf=rf, p=p: rf(x, *p))
+                lambda x, fwd=fwd, p=p: fwd(x, *p), op)
     return cases
+
+
+def compare(case, actual, expected, args):
+    """A registry case's result against its reference (args: the inputs,
+    grad_output first for a backward)."""
+    op = case[4]
+    if op is None:
+        assert_same(actual, expected)
+    else:
+        assert_matches(op, actual, expected, args[0] if case[0] == 2 else None)

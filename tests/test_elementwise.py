@@ -9,7 +9,8 @@ import pytest
 import fastact
 from fastact import reference as ref
 from helpers import (
-    DTYPES, LAYOUTS, THREADS, assert_bits, assert_same, in_layout, registry_cases, salted,
+    DTYPES, LAYOUTS, THREADS, assert_bits, assert_same, compare, in_layout, registry_cases,
+    salted,
 )
 
 # Both sides of the serial threshold (32768) and of the chunk (16384), odd
@@ -25,7 +26,7 @@ SLOPE = 0.2  # a slope that is inexact in binary: rounding to the dtype matters
 OPS = {
     **registry_cases(),
     "abs_rect": (1, lambda a, **kw: fastact.leaky_relu(a[0], -1, **kw),
-                 lambda a: np.abs(a[0]), None),
+                 lambda a: np.abs(a[0]), None, None),
 }
 
 
@@ -49,7 +50,7 @@ def _inputs(op, n, dtype):
 @pytest.mark.parametrize("dtype", DTYPES)
 @pytest.mark.parametrize("op", OPS)
 def test_matrix(op, dtype, n_threads, mode, layout, size):
-    _, call, reference, _ = OPS[op]
+    _, call, reference, _, _ = OPS[op]
     passed, for_ref = _inputs(op, size, dtype)
     args = [in_layout(a, layout) for a in passed]
     shape = args[0].shape
@@ -76,7 +77,7 @@ def test_matrix(op, dtype, n_threads, mode, layout, size):
         result = call(args, out=target, n_threads=n_threads)
         assert result is target
 
-    assert_same(result, expected)
+    compare(OPS[op], result, expected, for_ref)
     first_untouched = 1 if mode == "inplace" else 0
     for a, b in zip(args[first_untouched:], before[first_untouched:]):
         assert_bits(a, b)  # inputs that are not out are never modified
@@ -141,13 +142,13 @@ def test_inputs_numpy_accepts():
 
 @pytest.mark.parametrize("op", OPS)
 def test_zero_size_and_0d(op):
-    n_in, call, reference, _ = OPS[op]
+    n_in, call, reference, _, _ = OPS[op]
     for shape in [(0,), (3, 0), (0, 5, 2)]:
         args = [np.zeros(shape, np.float32)] * n_in
         r = call(args)
         assert r.shape == shape and r.dtype == np.float32
     args = [np.array(v, np.float64) for v in (-1.0, 2.0)[:n_in]]
-    assert_same(np.asarray(call(args)), reference(args))
+    compare(OPS[op], np.asarray(call(args)), reference(args), args)
 
 
 def test_in_place_partial_overlap_is_as_if_copied():

@@ -14,6 +14,16 @@ def _t(torch, a):
     return torch.from_numpy(np.ascontiguousarray(a))
 
 
+def _near(got, want, g=None):
+    rel = 2.0**-14 if want.dtype == np.float32 else 2.0**-40
+    scale = np.abs(want.astype(np.float64)) + (0 if g is None else np.abs(g))
+    scale = scale + float(np.finfo(want.dtype).tiny) / rel  # subnormal results
+    with np.errstate(invalid="ignore"):
+        ok = (np.abs(got - want.astype(np.float64)) <= rel * scale) | (
+            np.isnan(got) & np.isnan(want))
+    assert ok.all(), (got[~ok][:5], want[~ok][:5])
+
+
 def _values(op):
     """Parameter sets to compare: the defaults (when there are) and the sample."""
     sets = [op.sample]
@@ -38,18 +48,30 @@ def test_elementwise_ops_match_torch(torch, name, dtype, n):
     g = salted(n, dtype, seed=2)
     if op.torch_skip_nan:
         x = np.where(np.isnan(x), dtype(0.25), x)
+    if not op.exact:
+        # The smooth ops: PyTorch is some ulps off, far off in the tails and
+        # NaN at some limits, and overflows early in gradients
+        # (tests/accuracy.py measures it): here the same function on |x| <= 2
+        # (NaN and 0 kept), within a relative 2**-14 (float32) or 2**-40; the
+        # accuracy and limit tests do the rest. (Its float32 erf GELU is 1.5e-5
+        # off at x = -2.7: 1 + erf cancels.)
+        x = np.where(np.isinf(x) | (np.abs(x) > 2), dtype(-0.625), x)
+        g = np.where(np.abs(g) > 1e30, dtype(2), g)
+    same = (lambda a, b, g=None: assert_same(a, b)) if op.exact else _near
     tx, tg = _t(torch, x), _t(torch, g)
     for values in _values(op):
         kw = dict(zip((p.name for p in op.params), values))
-        assert_same(getattr(fastact, name)(x, *values),
-                    op.torch(torch, tx, *values, torch.empty_like(tx)).numpy())
+        same(getattr(fastact, name)(x, *values),
+             op.torch(torch, tx, *values, torch.empty_like(tx)).numpy())
         if op.torch_skip_backward_f64 and dtype == np.float64:
             continue
         want = op.torch_backward(torch, tg, tx, *values, torch.empty_like(tx)).numpy()
-        assert_same(getattr(fastact, name + "_backward")(g, x, **kw), want)
+        got = getattr(fastact, name + "_backward")(g, x, **kw)
+        same(got, want, g)
         if op.y and not (op.y_error and op.y_error(*values)):
             y = getattr(fastact, name)(x, *values)
-            assert_same(getattr(fastact, name + "_backward")(g, y=y, **kw), want)
+            got = getattr(fastact, name + "_backward")(g, y=y, **kw)
+            same(got, want, g)
 
 
 def test_hardsigmoid_float64_gradient_uses_the_float64_sixth(torch):
