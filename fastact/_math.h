@@ -36,6 +36,31 @@ static inline fastact_dd fastact_two_prod(double a, double b) {
     return r;
 }
 
+/* a + b == hi + lo exactly (Knuth's TwoSum: any magnitudes). */
+static inline fastact_dd fastact_two_sum(double a, double b) {
+    fastact_dd r;
+    r.hi = a + b;
+    double bb = r.hi - a;
+    r.lo = (a - (r.hi - bb)) + (b - bb);
+    return r;
+}
+
+/* (a.hi + a.lo) + b as a double-double (to about 2**-104 relative). */
+static inline fastact_dd fastact_dd_add(fastact_dd a, double b) {
+    fastact_dd s = fastact_two_sum(a.hi, b);
+    s.lo += a.lo;
+    return fastact_two_sum(s.hi, s.lo);
+}
+
+/* n / d for double-doubles, to about 2**-104 relative: one correction step. */
+static inline double fastact_dd_div(fastact_dd n, fastact_dd d, double* lo) {
+    double q = n.hi / d.hi;
+    fastact_dd p = fastact_two_prod(q, d.hi);
+    double r = ((n.hi - p.hi) - p.lo + n.lo) - q * d.lo;
+    *lo = r / d.hi;
+    return q;
+}
+
 /* ---- exp and expm1. Cody-Waite reduction x = k ln2 + r, |r| <= ln2/2, with
    ln2 split so that k * LN2_HI is exact; expm1(r) by its Taylor polynomial
    to degree 13 (truncation below 2**-58 relative on |r| <= 0.347); 2**k
@@ -292,9 +317,9 @@ static inline double fastact_gelu_tanh_arg(double x, int hi, double* zlo) {
     if (hi) {
         fastact_dd sq = fastact_two_prod(xc, xc);
         fastact_dd k3 = fastact_two_prod(FASTACT_GT_K3_HI, sq.hi);
-        double clo = (FASTACT_GT_K1_HI - c) + k3.hi; /* exact (Fast2Sum) */
-        clo = clo + (k3.lo + FASTACT_GT_K3_HI * sq.lo + FASTACT_GT_K3_LO * sq.hi
-                     + FASTACT_GT_K1_LO);
+        fastact_dd cs = fastact_two_sum(FASTACT_GT_K1_HI, k3.hi); /* cs.hi == c */
+        double clo = cs.lo + (k3.lo + FASTACT_GT_K3_HI * sq.lo + FASTACT_GT_K3_LO * sq.hi
+                              + FASTACT_GT_K1_LO);
         fastact_dd zz = fastact_two_prod(xc, c);
         z = zz.hi;
         *zlo = zz.lo + xc * clo;
@@ -339,9 +364,24 @@ static inline double fastact_mish(double x, int hi) {
     int tiny = hi && x < -700.0;
     double e = fastact_exp_scaled(-fastact_tail_clamp(a, tiny),
                                   tiny ? FASTACT_TINY_SCALE : 0.0);
-    double den, num = fastact_mish_t(x, e, tiny, &den);
     double xc = x < -790.0 ? -790.0 : x;
+    double den, num = fastact_mish_t(x, e, tiny, &den);
     double y = (xc * num) / den;
+    if (hi) { /* t = num / den in double-double, then x t rounded once */
+        fastact_dd n, d, e2 = fastact_two_prod(e, e);
+        if (x >= 0) {
+            n = fastact_two_sum(1.0, 2.0 * e);
+            d = fastact_dd_add(n, 2.0 * e2.hi);
+            d.lo += 2.0 * e2.lo;
+        } else {
+            n = fastact_dd_add(e2, 2.0 * e);
+            d = fastact_dd_add(n, tiny ? 0.0 : 2.0);
+            d = tiny ? fastact_two_sum(2.0, 0.0) : d;
+        }
+        double tlo, t = fastact_dd_div(n, d, &tlo);
+        fastact_dd xt = fastact_two_prod(xc, t);
+        y = fastact_splittable(xc) ? xt.hi + (xt.lo + xc * tlo) : y;
+    }
     return tiny ? y * FASTACT_TINY_UNSCALE : y;
 }
 
@@ -373,7 +413,8 @@ static inline double fastact_softplus(double x, double beta, int hi) {
     double xc = x < -1e300 ? -1e300 : (x > 1e300 ? 1e300 : x);
     double z = beta * xc, zlo = 0.0;
     if (hi) {
-        int ok = fastact_splittable(xc) && fastact_splittable(beta);
+        /* only where it can matter: |z| < 800 */
+        int ok = fastact_splittable(xc) && fastact_splittable(beta) && z > -800.0 && z < 800.0;
         zlo = fastact_two_prod(ok ? xc : 0.0, ok ? beta : 0.0).lo;
     }
     double a = z < 0 ? -z : z;
@@ -389,7 +430,8 @@ static inline double fastact_softplus_grad(double g, double x, double beta, int 
     double xc = x < -1e300 ? -1e300 : (x > 1e300 ? 1e300 : x);
     double z = beta * xc, zlo = 0.0;
     if (hi) {
-        int ok = fastact_splittable(xc) && fastact_splittable(beta);
+        /* only where it can matter: |z| < 800 */
+        int ok = fastact_splittable(xc) && fastact_splittable(beta) && z > -800.0 && z < 800.0;
         zlo = fastact_two_prod(ok ? xc : 0.0, ok ? beta : 0.0).lo;
     }
     fastact_sig s = fastact_sig_parts(z, zlo, hi);
@@ -441,10 +483,15 @@ static inline double fastact_erfcx_poly(double t) {
     return p / (t + 2.0);
 }
 
-/* erf(t) for |t| <= 0.5: t times its Taylor series in t**2 to t**24. */
+/* erf(t) for |t| <= 0.5: t times its Taylor series in t**2 to t**26
+   (the next term is below 2**-57 relative). */
 static inline double fastact_erf_small(double t) {
     double t2 = t * t;
-    double p = -0x1.5f742ec43e71ap-23;
+    double p = -0x1.d8453cb0c46eap-38;
+    p = p * t2 + 0x1.9e6ad5e55a730p-34;
+    p = p * t2 - 0x1.51d7181c5d36dp-30;
+    p = p * t2 + 0x1.fcc5720624c1cp-27;
+    p = p * t2 - 0x1.5f742ec43e71ap-23;
     p = p * t2 + 0x1.b9e6c9dc651a3p-20;
     p = p * t2 - 0x1.f4d25c3e0c2ebp-17;
     p = p * t2 + 0x1.f9a326f9b89b7p-14;
