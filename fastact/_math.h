@@ -107,6 +107,17 @@ static inline double fastact_exp_scaled(double x, double scale) {
     return fastact_pow2_from_shifted(kd + scale) * (1.0 + fastact_expm1_poly(r));
 }
 
+/* The same as a double-double: 2**k (1 + p) = 2**k + 2**k p, both exact
+   (unless 2**k p is subnormal), so only p's own error (below 2**-60 relative)
+   and the reduction's remain. */
+static inline fastact_dd fastact_exp_scaled_dd(double x, double scale) {
+    double kd = x * FASTACT_INV_LN2 + FASTACT_SHIFTER;
+    double k = kd - FASTACT_SHIFTER;
+    double r = (x - k * FASTACT_LN2_HI) - k * FASTACT_LN2_LO;
+    double s = fastact_pow2_from_shifted(kd + scale);
+    return fastact_two_sum(s, s * fastact_expm1_poly(r));
+}
+
 /* The scale a tail below -700 takes in fastact_exp_scaled ("tiny"), and
    |x| clamped to where exp(-|x|) is valid: 790 when tiny; 708 otherwise
    (e**-708 ~ 3e-308 stands for anything smaller where it is only added to
@@ -249,40 +260,64 @@ static inline double fastact_selu_grad(double g, double x, int hi) {
    (d_lo, exact) for float64 data. */
 
 typedef struct {
-    double e;   /* exp(-|z|), times 2**128 when tiny */
-    double d;   /* 1 + e (rounded) */
-    double dlo; /* 1 + e - d, exact */
-    int tiny;   /* z < -700: e scaled by 2**128; d is then 1 */
+    double e, elo;  /* exp(-|z|) (times 2**128 when tiny); elo: the rest (hi only) */
+    double d, dlo;  /* 1 + e, and the rest (hi only) */
+    int tiny;       /* z < -700 (hi only): e scaled by 2**128; d is then 1 */
 } fastact_sig;
 
 static inline fastact_sig fastact_sig_parts(double z, double zlo, int hi) {
     fastact_sig s;
     double a = z < 0 ? -z : z;
     s.tiny = hi && z < -700.0;
-    s.e = fastact_exp_scaled(-fastact_tail_clamp(a, s.tiny),
-                             s.tiny ? FASTACT_TINY_SCALE : 0.0);
-    s.e = (!s.tiny && a >= 708.0) ? 0.0 : s.e; /* below e**-708: 0 beside 1 */
+    double arg = -fastact_tail_clamp(a, s.tiny);
+    double scale = s.tiny ? FASTACT_TINY_SCALE : 0.0;
+    int gone = !s.tiny && a >= 708.0; /* below e**-708: 0 beside 1 */
     if (hi) {
+        fastact_dd e = fastact_exp_scaled_dd(arg, scale);
         /* exp(-|z + zlo|) = exp(-|z|) (1 -+ zlo) */
-        s.e = s.e - s.e * (z < 0 ? -zlo : zlo);
+        s.e = gone ? 0.0 : e.hi;
+        s.elo = gone ? 0.0 : e.lo - e.hi * (z < 0 ? -zlo : zlo);
+        fastact_dd d = fastact_two_sum(1.0, s.tiny ? 0.0 : s.e);
+        s.d = d.hi;
+        s.dlo = s.tiny ? 0.0 : d.lo + s.elo;
+    } else {
+        s.e = gone ? 0.0 : fastact_exp_scaled(arg, scale);
+        s.elo = 0.0;
+        s.d = 1.0 + s.e;
+        s.dlo = 0.0;
     }
-    s.d = 1.0 + (s.tiny ? 0.0 : s.e);
-    s.dlo = hi ? (s.tiny ? 0.0 : s.e - (s.d - 1.0)) : 0.0;
     return s;
 }
 
-/* n / (d + dlo), the quotient corrected for dlo when hi. */
-static inline double fastact_div_dd(double n, double d, double dlo, int hi) {
+/* (n + nlo) / (d + dlo), one correction step when hi (to ~2**-104). */
+static inline double fastact_quot(double n, double nlo, double d, double dlo, int hi) {
     double q = n / d;
-    return hi ? q - (dlo == 0.0 ? 0.0 : (q * dlo) / d) : q;
+    if (!hi)
+        return q;
+    int ok = fastact_splittable(q);
+    fastact_dd p = fastact_two_prod(ok ? q : 0.0, d);
+    double r = ((n - p.hi) - p.lo + nlo) - q * dlo;
+    return ok ? q + r / d : q;
+}
+
+/* x * (e + elo) as (hi, *lo): the numerator of x * sigmoid for z < 0. */
+static inline double fastact_times_e(double x, fastact_sig s, int hi, double* lo) {
+    *lo = 0.0;
+    if (!hi)
+        return x * s.e;
+    int ok = fastact_splittable(x);
+    fastact_dd p = fastact_two_prod(ok ? x : 0.0, s.e);
+    *lo = ok ? p.lo + x * s.elo : 0.0;
+    return ok ? p.hi : x * s.e;
 }
 
 /* SiLU: x * sigmoid(x). */
 static inline double fastact_silu(double x, int hi) {
     fastact_sig s = fastact_sig_parts(x, 0.0, hi);
     double xc = x < -790.0 ? -790.0 : x;
-    double n = x >= 0 ? x : xc * s.e;
-    double y = fastact_div_dd(n, s.d, s.dlo, hi);
+    double nlo, n = fastact_times_e(xc, s, hi, &nlo);
+    double y = x >= 0 ? fastact_quot(x, 0.0, s.d, s.dlo, hi)
+                      : fastact_quot(n, nlo, s.d, s.dlo, hi);
     return s.tiny ? y * FASTACT_TINY_UNSCALE : y;
 }
 
@@ -291,8 +326,8 @@ static inline double fastact_silu(double x, int hi) {
 static inline double fastact_silu_grad(double g, double x, int hi) {
     fastact_sig s = fastact_sig_parts(x, 0.0, hi);
     double xc = x < -790.0 ? -790.0 : (x > 800.0 ? 800.0 : x);
-    double sp = fastact_div_dd(x >= 0 ? 1.0 : s.e, s.d, s.dlo, hi);  /* s */
-    double sm = fastact_div_dd(x >= 0 ? s.e : 1.0, s.d, s.dlo, hi);  /* 1 - s */
+    double sp = fastact_quot(x >= 0 ? 1.0 : s.e, x >= 0 ? 0.0 : s.elo, s.d, s.dlo, hi);
+    double sm = fastact_quot(x >= 0 ? s.e : 1.0, x >= 0 ? s.elo : 0.0, s.d, s.dlo, hi);
     double f = sp * (1.0 + xc * sm);
     double y = g * f;
     y = s.tiny ? y * FASTACT_TINY_UNSCALE : y;
@@ -331,8 +366,9 @@ static inline double fastact_gelu_tanh(double x, int hi) {
     double zlo, z = fastact_gelu_tanh_arg(x, hi, &zlo);
     fastact_sig s = fastact_sig_parts(z, zlo, hi);
     double xc = x < -1e4 ? -1e4 : x;
-    double n = z >= 0 ? x : xc * s.e;
-    double y = fastact_div_dd(n, s.d, s.dlo, hi);
+    double nlo, n = fastact_times_e(xc, s, hi, &nlo);
+    double y = z >= 0 ? fastact_quot(x, 0.0, s.d, s.dlo, hi)
+                      : fastact_quot(n, nlo, s.d, s.dlo, hi);
     return s.tiny ? y * FASTACT_TINY_UNSCALE : y;
 }
 
@@ -341,8 +377,8 @@ static inline double fastact_gelu_tanh_grad(double g, double x, int hi) {
     double zlo, z = fastact_gelu_tanh_arg(x, hi, &zlo);
     fastact_sig s = fastact_sig_parts(z, zlo, hi);
     double xc = x < -1e4 ? -1e4 : (x > 1e4 ? 1e4 : x);
-    double sp = fastact_div_dd(z >= 0 ? 1.0 : s.e, s.d, s.dlo, hi);
-    double sm = fastact_div_dd(z >= 0 ? s.e : 1.0, s.d, s.dlo, hi);
+    double sp = fastact_quot(z >= 0 ? 1.0 : s.e, z >= 0 ? 0.0 : s.elo, s.d, s.dlo, hi);
+    double sm = fastact_quot(z >= 0 ? s.e : 1.0, z >= 0 ? s.elo : 0.0, s.d, s.dlo, hi);
     double dz = FASTACT_GT_K1_HI + (3.0 * FASTACT_GT_K3_HI) * (xc * xc);
     double f = sp * (1.0 + xc * sm * dz);
     double y = g * f;
@@ -420,10 +456,19 @@ static inline double fastact_softplus(double x, double beta, int hi) {
     double a = z < 0 ? -z : z;
     double e = fastact_exp(-a);
     double l = fastact_log1p_unit(e);
-    double r = z > 0 ? z + l : l;
-    if (hi) /* d softplus / dz = sigmoid(z) */
-        r = r + zlo * (z > 0 ? 1.0 / (1.0 + e) : e / (1.0 + e));
-    return r / beta;
+    if (!hi)
+        return (z > 0 ? z + l : l) / beta;
+    /* float64: log1p(e + elo) = log1p(e) + elo / (1 + e); d softplus / dz =
+       sigmoid(z); r = rh + rl, then (rh + rl) / beta with one rounding. */
+    fastact_dd ed = fastact_exp_scaled_dd(-(a > 708.0 ? 708.0 : a), 0.0);
+    double elo = a > 700.0 ? 0.0 : (ed.hi - e) + ed.lo;
+    double sg = z > 0 ? 1.0 / (1.0 + e) : e / (1.0 + e);
+    fastact_dd r = z > 0 ? fastact_two_sum(z, l) : fastact_two_sum(l, 0.0);
+    r.lo += elo / (1.0 + e) + zlo * sg;
+    double q = r.hi / beta;
+    int ok = fastact_splittable(q) && fastact_splittable(beta);
+    fastact_dd p = fastact_two_prod(ok ? q : 0.0, ok ? beta : 0.0);
+    return ok ? q + (((r.hi - p.hi) - p.lo) + r.lo) / beta : q;
 }
 
 static inline double fastact_softplus_grad(double g, double x, double beta, int hi) {
@@ -435,7 +480,7 @@ static inline double fastact_softplus_grad(double g, double x, double beta, int 
         zlo = fastact_two_prod(ok ? xc : 0.0, ok ? beta : 0.0).lo;
     }
     fastact_sig s = fastact_sig_parts(z, zlo, hi);
-    double sp = fastact_div_dd(z >= 0 ? 1.0 : s.e, s.d, s.dlo, hi);
+    double sp = fastact_quot(z >= 0 ? 1.0 : s.e, z >= 0 ? 0.0 : s.elo, s.d, s.dlo, hi);
     double y = g * sp;
     y = s.tiny ? y * FASTACT_TINY_UNSCALE : y;
     return x != x ? x : (z == -HUGE_VAL ? 0.0 * g : y);
@@ -450,6 +495,8 @@ static inline double fastact_softplus_grad(double g, double x, double beta, int 
 #define FASTACT_INV_SQRT2_HI 0x1.6a09e667f3bcdp-1
 #define FASTACT_INV_SQRT2_LO -0x1.bdd3413b26456p-55
 #define FASTACT_INV_SQRT2PI 0x1.9884533d43651p-2
+#define FASTACT_TWO_OVER_SQRTPI_HI 0x1.20dd750429b6dp+0
+#define FASTACT_TWO_OVER_SQRTPI_LO 0x1.1ae3a914fed80p-56
 
 static inline double fastact_erfcx_poly(double t) {
     double z = (t - 2.0) / (t + 2.0);
@@ -483,9 +530,60 @@ static inline double fastact_erfcx_poly(double t) {
     return p / (t + 2.0);
 }
 
+/* erfcx(t) as a double-double (float64 data): z = (t - 2) / (t + 2) with its
+   rounding error zlo, the last three Horner steps and the division by t + 2
+   in double-double, and zlo times the derivative (summed alongside);
+   about 0.7 ulp (tests/accuracy.py). */
+static inline double fastact_erfcx_dd(double t, double* lo) {
+    fastact_dd nu = fastact_two_sum(t, -2.0), de = fastact_two_sum(t, 2.0);
+    double z = nu.hi / de.hi;
+    fastact_dd zq = fastact_two_prod(z, de.hi);
+    double zlo = (((nu.hi - zq.hi) - zq.lo) + nu.lo - z * de.lo) / de.hi;
+    double p = 0x1.596877110afefp-29, dp = 0.0;
+    dp = dp * z + p; p = p * z + 0x1.2735f74279980p-29;
+    dp = dp * z + p; p = p * z - 0x1.5a45630156d0ap-26;
+    dp = dp * z + p; p = p * z - 0x1.c9527d233dbe6p-26;
+    dp = dp * z + p; p = p * z + 0x1.01a974790c1c5p-24;
+    dp = dp * z + p; p = p * z + 0x1.2c497202d616ap-23;
+    dp = dp * z + p; p = p * z - 0x1.c3e4ef7e17451p-28;
+    dp = dp * z + p; p = p * z - 0x1.8093ce17f306ep-22;
+    dp = dp * z + p; p = p * z - 0x1.30c56fd442c94p-21;
+    dp = dp * z + p; p = p * z + 0x1.e6fc549aa0218p-26;
+    dp = dp * z + p; p = p * z + 0x1.0c598f305d1b1p-19;
+    dp = dp * z + p; p = p * z + 0x1.e724afaf6150cp-19;
+    dp = dp * z + p; p = p * z - 0x1.2dd46b2be6392p-20;
+    dp = dp * z + p; p = p * z - 0x1.0e5f7edaf2cdfp-16;
+    dp = dp * z + p; p = p * z - 0x1.6c01e59722616p-16;
+    dp = dp * z + p; p = p * z + 0x1.1e7327f5e1fb5p-15;
+    dp = dp * z + p; p = p * z + 0x1.2efa2b097caddp-13;
+    dp = dp * z + p; p = p * z + 0x1.20549f16b27b3p-15;
+    dp = dp * z + p; p = p * z - 0x1.5ba4384a6030fp-11;
+    dp = dp * z + p; p = p * z - 0x1.b6fbfa8ac510cp-11;
+    dp = dp * z + p; p = p * z + 0x1.9517bb705147ap-9;
+    dp = dp * z + p; p = p * z + 0x1.a89eaffa38120p-8;
+    dp = dp * z + p; p = p * z - 0x1.606e4155297f3p-6;
+    dp = dp * z + p; p = p * z - 0x1.2a88e6107eee1p-5;
+    double plo = 0.0;
+    static const double tail[3] = {0x1.1e2deea6b1173p-2, -0x1.5fd386754eff5p-1, 0x1.058671b52c776p+0};
+    for (int i = 0; i < 3; i++) {
+        dp = dp * z + p;
+        fastact_dd a = fastact_two_prod(p, z);
+        fastact_dd b = fastact_two_sum(a.hi, tail[i]);
+        fastact_dd c = fastact_two_sum(b.hi, b.lo + (a.lo + plo * z));
+        p = c.hi;
+        plo = c.lo;
+    }
+    plo += dp * zlo;
+    double q = p / de.hi;
+    fastact_dd qd = fastact_two_prod(q, de.hi);
+    *lo = (((p - qd.hi) - qd.lo) + plo - q * de.lo) / de.hi;
+    return q;
+}
+
 /* erf(t) for |t| <= 0.5: t times its Taylor series in t**2 to t**26
    (the next term is below 2**-57 relative). */
-static inline double fastact_erf_small(double t) {
+/* erf(t) - 2 t / sqrt(pi) for |t| <= 0.5. */
+static inline double fastact_erf_cubic(double t) {
     double t2 = t * t;
     double p = -0x1.d8453cb0c46eap-38;
     p = p * t2 + 0x1.9e6ad5e55a730p-34;
@@ -500,7 +598,11 @@ static inline double fastact_erf_small(double t) {
     p = p * t2 - 0x1.b82ce31288b51p-6;
     p = p * t2 + 0x1.ce2f21a042be2p-4;
     p = p * t2 - 0x1.812746b0379e7p-2;
-    return t * 0x1.20dd750429b6dp+0 + t * (p * t2);
+    return t * (p * t2);
+}
+
+static inline double fastact_erf_small(double t) {
+    return t * FASTACT_TWO_OVER_SQRTPI_HI + fastact_erf_cubic(t);
 }
 
 /* Phi(x) and, through *ex, exp(-x**2 / 2) (times 2**128 when *tiny): both
@@ -532,7 +634,54 @@ static inline double fastact_phi_parts(double x, int hi, double* ex, int* tiny) 
     return x < 0 ? lower : upper;
 }
 
+/* GELU for float64 data, in double-double to one final rounding: t = |x| /
+   sqrt 2 and t**2 as double-doubles, exp(-t**2) as a double-double (its
+   reduction error is all that remains), erfc(t) = exp(-t**2) erfcx(t), and
+   for t < 0.5 erf(t) with its leading term exact; x Phi(x) rounded once. */
+static inline double fastact_gelu_f64(double x) {
+    double a = x < 0 ? -x : x;
+    a = a > 40.0 ? 40.0 : a;
+    fastact_dd th = fastact_two_prod(a, FASTACT_INV_SQRT2_HI);
+    double t = th.hi, tlo = th.lo + a * FASTACT_INV_SQRT2_LO;
+    fastact_dd sq = fastact_two_prod(t, t);
+    double t2lo = sq.lo + 2.0 * t * tlo;
+    int tiny = sq.hi > 700.0 && x < 0;
+    fastact_dd e = fastact_exp_scaled_dd(-fastact_tail_clamp(sq.hi, tiny),
+                                         tiny ? FASTACT_TINY_SCALE : 0.0);
+    e.lo -= e.hi * t2lo;
+    /* erfc(t + tlo) = erfc(t) - tlo 2/sqrt(pi) exp(-t**2): the exp part is in
+       e (through t2lo); erfcx takes tlo (2 t erfcx(t) - 2/sqrt(pi)). */
+    double rlo, r = fastact_erfcx_dd(t, &rlo);
+    rlo += tlo * (2.0 * t * r - FASTACT_TWO_OVER_SQRTPI_HI);
+    fastact_dd c = fastact_two_prod(e.hi, r);
+    c.lo += e.hi * rlo + e.lo * r;
+    double hh = 0.5 * c.hi, hl = 0.5 * c.lo;                 /* erfc(t) / 2 */
+    fastact_dd up = fastact_two_sum(1.0, -hh);
+    up.lo -= hl;                                              /* 1 - erfc / 2 */
+    /* t < 0.5: erf(t) = t (c0 + t**2 P(t**2)), c0 = 2/sqrt(pi) */
+    double ts = t < 0.5 ? t : 0.5, tsl = t < 0.5 ? tlo : 0.0, t2 = ts * ts;
+    double pe = fastact_erf_cubic(ts);
+    fastact_dd lead = fastact_two_prod(ts, FASTACT_TWO_OVER_SQRTPI_HI);
+    lead.lo += ts * FASTACT_TWO_OVER_SQRTPI_LO + tsl * FASTACT_TWO_OVER_SQRTPI_HI * (1.0 - t2) + pe;
+    fastact_dd erf = fastact_two_sum(lead.hi, lead.lo);
+    fastact_dd sm_lo = fastact_two_sum(0.5, -0.5 * erf.hi);
+    sm_lo.lo -= 0.5 * erf.lo;                                 /* Phi(-|x|), small t */
+    fastact_dd sm_up = fastact_two_sum(0.5, 0.5 * erf.hi);
+    sm_up.lo += 0.5 * erf.lo;
+    fastact_dd big = x < 0 ? (fastact_dd){hh, hl} : up;
+    fastact_dd sml = x < 0 ? sm_lo : sm_up;
+    fastact_dd phi = t < 0.5 ? sml : big;
+    double xc = x < -40.0 ? -40.0 : (x > 1e300 ? 1e300 : x);
+    fastact_dd y = fastact_two_prod(xc, phi.hi);
+    double r1 = y.hi + (y.lo + xc * phi.lo);
+    r1 = tiny ? r1 * FASTACT_TINY_UNSCALE : r1;
+    r1 = x > 1e300 ? x * phi.hi : r1;
+    return x < -40.0 ? 0.0 : (x != x ? x : r1);
+}
+
 static inline double fastact_gelu(double x, int hi) {
+    if (hi)
+        return fastact_gelu_f64(x);
     double e;
     int tiny;
     double p = fastact_phi_parts(x, hi, &e, &tiny);
