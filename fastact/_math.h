@@ -19,13 +19,24 @@
 #include <stdint.h>
 #include <string.h>
 
+/* Every function here is forced inline: an op's loop vectorizes only when
+   its whole body is in the loop, and gcc's inlining budget runs out in a
+   module with dozens of such loops (the loops then stayed scalar, 20x slower). */
+#if defined(__GNUC__) || defined(__clang__)
+#define FASTACT_MATH static inline __attribute__((always_inline))
+#elif defined(_MSC_VER)
+#define FASTACT_MATH static __forceinline
+#else
+#define FASTACT_MATH static inline
+#endif
+
 /* ---- Double-double helpers. */
 
 typedef struct { double hi, lo; } fastact_dd;
 
 /* a * b == hi + lo exactly (Dekker's product with Veltkamp's split; no fma,
    so the same bits everywhere). Needs |a|, |b| below 2**995. */
-static inline fastact_dd fastact_two_prod(double a, double b) {
+FASTACT_MATH fastact_dd fastact_two_prod(double a, double b) {
     const double split = 134217729.0; /* 2**27 + 1 */
     double ca = split * a, cb = split * b;
     double ah = ca - (ca - a), al = a - ah;
@@ -37,7 +48,7 @@ static inline fastact_dd fastact_two_prod(double a, double b) {
 }
 
 /* a + b == hi + lo exactly (Knuth's TwoSum: any magnitudes). */
-static inline fastact_dd fastact_two_sum(double a, double b) {
+FASTACT_MATH fastact_dd fastact_two_sum(double a, double b) {
     fastact_dd r;
     r.hi = a + b;
     double bb = r.hi - a;
@@ -46,14 +57,14 @@ static inline fastact_dd fastact_two_sum(double a, double b) {
 }
 
 /* (a.hi + a.lo) + b as a double-double (to about 2**-104 relative). */
-static inline fastact_dd fastact_dd_add(fastact_dd a, double b) {
+FASTACT_MATH fastact_dd fastact_dd_add(fastact_dd a, double b) {
     fastact_dd s = fastact_two_sum(a.hi, b);
     s.lo += a.lo;
     return fastact_two_sum(s.hi, s.lo);
 }
 
 /* n / d for double-doubles, to about 2**-104 relative: one correction step. */
-static inline double fastact_dd_div(fastact_dd n, fastact_dd d, double* lo) {
+FASTACT_MATH double fastact_dd_div(fastact_dd n, fastact_dd d, double* lo) {
     double q = n.hi / d.hi;
     fastact_dd p = fastact_two_prod(q, d.hi);
     double r = ((n.hi - p.hi) - p.lo + n.lo) - q * d.lo;
@@ -70,7 +81,7 @@ static inline double fastact_dd_div(fastact_dd n, fastact_dd d, double* lo) {
 #define FASTACT_LN2_HI 0x1.62e42fee00000p-1
 #define FASTACT_LN2_LO 0x1.a39ef35793c76p-33
 
-static inline double fastact_expm1_poly(double r) {
+FASTACT_MATH double fastact_expm1_poly(double r) {
     double p = 1.0 / 6227020800.0;
     p = p * r + 1.0 / 479001600.0;
     p = p * r + 1.0 / 39916800.0;
@@ -87,7 +98,7 @@ static inline double fastact_expm1_poly(double r) {
 }
 
 /* 2**k for the integer k held in kd = k + FASTACT_SHIFTER, -1022 <= k <= 1023. */
-static inline double fastact_pow2_from_shifted(double kd) {
+FASTACT_MATH double fastact_pow2_from_shifted(double kd) {
     uint64_t b;
     double s;
     memcpy(&b, &kd, sizeof b);
@@ -100,7 +111,7 @@ static inline double fastact_pow2_from_shifted(double kd) {
    that keeps k + scale in the normal exponents: scale = 128 reaches x = -790
    with full precision, for results that are scaled down in one rounding at
    the end (below the normal range, 2**-128 times a product of e**x). */
-static inline double fastact_exp_scaled(double x, double scale) {
+FASTACT_MATH double fastact_exp_scaled(double x, double scale) {
     double kd = x * FASTACT_INV_LN2 + FASTACT_SHIFTER;
     double k = kd - FASTACT_SHIFTER;
     double r = (x - k * FASTACT_LN2_HI) - k * FASTACT_LN2_LO;
@@ -110,7 +121,7 @@ static inline double fastact_exp_scaled(double x, double scale) {
 /* The same as a double-double: 2**k (1 + p) = 2**k + 2**k p, both exact
    (unless 2**k p is subnormal), so only p's own error (below 2**-60 relative)
    and the reduction's remain. */
-static inline fastact_dd fastact_exp_scaled_dd(double x, double scale) {
+FASTACT_MATH fastact_dd fastact_exp_scaled_dd(double x, double scale) {
     double kd = x * FASTACT_INV_LN2 + FASTACT_SHIFTER;
     double k = kd - FASTACT_SHIFTER;
     double r = (x - k * FASTACT_LN2_HI) - k * FASTACT_LN2_LO;
@@ -124,17 +135,17 @@ static inline fastact_dd fastact_exp_scaled_dd(double x, double scale) {
    a number near 1, or where the result is rounded to float32). */
 #define FASTACT_TINY_SCALE 128.0
 #define FASTACT_TINY_UNSCALE 0x1p-128
-static inline double fastact_tail_clamp(double a, int tiny) {
+FASTACT_MATH double fastact_tail_clamp(double a, int tiny) {
     double m = tiny ? 790.0 : 708.0;
     return a > m ? m : a;
 }
 
 /* Whether v can enter fastact_two_prod. */
-static inline int fastact_splittable(double v) { return v > -1e290 && v < 1e290; }
+FASTACT_MATH int fastact_splittable(double v) { return v > -1e290 && v < 1e290; }
 
 /* expm1(x) for any double: -1 below -60 (the true value is -1 + e**-60 with
    e**-60 below half an ulp of 1), +inf above ~709.78, NaN for NaN. */
-static inline double fastact_expm1(double x) {
+FASTACT_MATH double fastact_expm1(double x) {
     double xc = x < -60.0 ? -60.0 : (x > 709.79 ? 709.79 : x);
     double kd = xc * FASTACT_INV_LN2 + FASTACT_SHIFTER;
     double k = kd - FASTACT_SHIFTER;
@@ -152,12 +163,17 @@ static inline double fastact_expm1(double x) {
 /* exp(x) for any double: 0 below -745.14 (the true value is below half the
    smallest subnormal), +inf above ~709.78, NaN for NaN. Results below the
    normal range are formed at 2**64 times their size and scaled down once. */
-static inline double fastact_exp(double x) {
-    double xc = x < -745.2 ? -745.2 : (x > 709.79 ? 709.79 : x);
-    int low = xc < -700.0, top = xc > 709.0;
-    double y = fastact_exp_scaled(xc, low ? 64.0 : (top ? -1.0 : 0.0));
-    y = low ? y * 0x1p-64 : (top ? y * 2.0 : y);
-    y = x > 709.782712893384 ? HUGE_VAL : (x < -745.2 ? 0.0 : y);
+FASTACT_MATH double fastact_exp(double x) {
+    /* one select per statement: gcc's if-conversion gives up on nested ones */
+    double xc = x < -745.2 ? -745.2 : x;
+    xc = xc > 709.79 ? 709.79 : xc;
+    double scale = xc < -700.0 ? 64.0 : 0.0;
+    scale = xc > 709.0 ? -1.0 : scale;
+    double unscale = xc < -700.0 ? 0x1p-64 : 1.0;
+    unscale = xc > 709.0 ? 2.0 : unscale;
+    double y = fastact_exp_scaled(xc, scale) * unscale;
+    y = x > 709.782712893384 ? HUGE_VAL : y;
+    y = x < -745.2 ? 0.0 : y;
     return x != x ? x : y;
 }
 
@@ -166,11 +182,10 @@ static inline double fastact_exp(double x) {
    [0.707, 1.415], log(1 + s) = s - f (s - T), f = s / (2 + s), T = sum of
    2 f**2j / (2j + 1) (that is 2 atanh(f) rearranged so that the rounding of
    the f term is small beside s). */
-static inline double fastact_log1p_unit(double e) {
+FASTACT_MATH double fastact_log1p_unit(double e) {
     double u = 1.0 + e;
     double c = e - (u - 1.0);
-    int big = u > 1.4142135623730951;
-    double m = big ? 0.5 * u : u;
+    double m = u > 1.4142135623730951 ? 0.5 * u : u;
     double s = m - 1.0;
     double f = s / (2.0 + s);
     double f2 = f * f;
@@ -187,7 +202,7 @@ static inline double fastact_log1p_unit(double e) {
     t = t * f2 + 2.0 / 5.0;
     t = t * f2 + 2.0 / 3.0;
     t = t * f2;
-    double k = big ? 1.0 : 0.0;
+    double k = u > 1.4142135623730951 ? 1.0 : 0.0;
     double lo = k * FASTACT_LN2_LO + c / u;
     return k * FASTACT_LN2_HI + ((s - f * (s - t)) + lo);
 }
@@ -201,17 +216,17 @@ static inline double fastact_log1p_unit(double e) {
 #define FASTACT_SELU_SA_HI 0x1.c212cc640f031p+0   /* scale * alpha, exact real, */
 #define FASTACT_SELU_SA_LO 0x1.05161b045a1fep-56  /* as a double-double */
 
-static inline double fastact_elu(double x, double alpha) {
+FASTACT_MATH double fastact_elu(double x, double alpha) {
     return x > 0 ? x : alpha * fastact_expm1(x);
 }
 
-static inline double fastact_elu_grad(double g, double x, double alpha) {
+FASTACT_MATH double fastact_elu_grad(double g, double x, double alpha) {
     return x > 0 ? g : g * (alpha * fastact_exp(x < -800.0 ? -800.0 : x));
 }
 
 /* x / alpha as q + r (r = the division's rounding error, for float64 data),
    both finite where x <= 0 matters. */
-static inline double fastact_celu_arg(double x, double alpha, int hi, double* r) {
+FASTACT_MATH double fastact_celu_arg(double x, double alpha, int hi, double* r) {
     double q = x / alpha;
     *r = 0.0;
     if (hi) {
@@ -222,7 +237,7 @@ static inline double fastact_celu_arg(double x, double alpha, int hi, double* r)
     return q;
 }
 
-static inline double fastact_celu(double x, double alpha, int hi) {
+FASTACT_MATH double fastact_celu(double x, double alpha, int hi) {
     double r, q = fastact_celu_arg(x, alpha, hi, &r);
     double em = fastact_expm1(q);
     if (hi)
@@ -230,7 +245,7 @@ static inline double fastact_celu(double x, double alpha, int hi) {
     return x > 0 ? x : alpha * em;
 }
 
-static inline double fastact_celu_grad(double g, double x, double alpha, int hi) {
+FASTACT_MATH double fastact_celu_grad(double g, double x, double alpha, int hi) {
     double r, q = fastact_celu_arg(x, alpha, hi, &r);
     double e = fastact_exp(q);
     if (hi)
@@ -238,7 +253,7 @@ static inline double fastact_celu_grad(double g, double x, double alpha, int hi)
     return x > 0 ? g : g * e;
 }
 
-static inline double fastact_selu(double x, int hi) {
+FASTACT_MATH double fastact_selu(double x, int hi) {
     double em = fastact_expm1(x);
     double neg = FASTACT_SELU_SA_HI * em;
     if (hi)
@@ -246,7 +261,7 @@ static inline double fastact_selu(double x, int hi) {
     return x > 0 ? FASTACT_SELU_SCALE * x : neg;
 }
 
-static inline double fastact_selu_grad(double g, double x, int hi) {
+FASTACT_MATH double fastact_selu_grad(double g, double x, int hi) {
     double e = fastact_exp(x < -800.0 ? -800.0 : x);
     double f = FASTACT_SELU_SA_HI * e;
     if (hi)
@@ -265,7 +280,7 @@ typedef struct {
     int tiny;       /* z < -700 (hi only): e scaled by 2**128; d is then 1 */
 } fastact_sig;
 
-static inline fastact_sig fastact_sig_parts(double z, double zlo, int hi) {
+FASTACT_MATH fastact_sig fastact_sig_parts(double z, double zlo, int hi) {
     fastact_sig s;
     double a = z < 0 ? -z : z;
     s.tiny = hi && z < -700.0;
@@ -290,7 +305,7 @@ static inline fastact_sig fastact_sig_parts(double z, double zlo, int hi) {
 }
 
 /* (n + nlo) / (d + dlo), one correction step when hi (to ~2**-104). */
-static inline double fastact_quot(double n, double nlo, double d, double dlo, int hi) {
+FASTACT_MATH double fastact_quot(double n, double nlo, double d, double dlo, int hi) {
     double q = n / d;
     if (!hi)
         return q;
@@ -301,7 +316,7 @@ static inline double fastact_quot(double n, double nlo, double d, double dlo, in
 }
 
 /* x * (e + elo) as (hi, *lo): the numerator of x * sigmoid for z < 0. */
-static inline double fastact_times_e(double x, fastact_sig s, int hi, double* lo) {
+FASTACT_MATH double fastact_times_e(double x, fastact_sig s, int hi, double* lo) {
     *lo = 0.0;
     if (!hi)
         return x * s.e;
@@ -312,7 +327,7 @@ static inline double fastact_times_e(double x, fastact_sig s, int hi, double* lo
 }
 
 /* SiLU: x * sigmoid(x). */
-static inline double fastact_silu(double x, int hi) {
+FASTACT_MATH double fastact_silu(double x, int hi) {
     fastact_sig s = fastact_sig_parts(x, 0.0, hi);
     double xc = x < -790.0 ? -790.0 : x;
     double nlo, n = fastact_times_e(xc, s, hi, &nlo);
@@ -323,7 +338,7 @@ static inline double fastact_silu(double x, int hi) {
 
 /* SiLU's derivative: s (1 + x (1 - s)), s = sigmoid(x), 1 - s = e / (1 + e)
    or 1 / (1 + e) formed without cancellation. */
-static inline double fastact_silu_grad(double g, double x, int hi) {
+FASTACT_MATH double fastact_silu_grad(double g, double x, int hi) {
     fastact_sig s = fastact_sig_parts(x, 0.0, hi);
     double xc = x < -790.0 ? -790.0 : (x > 800.0 ? 800.0 : x);
     double sp = fastact_quot(x >= 0 ? 1.0 : s.e, x >= 0 ? 0.0 : s.elo, s.d, s.dlo, hi);
@@ -343,7 +358,7 @@ static inline double fastact_silu_grad(double g, double x, int hi) {
 
 /* z = x (K1 + K3 x**2) as zhi + zlo (zlo only when hi; |x| clamped to 1e4,
    where z is far past both saturations). */
-static inline double fastact_gelu_tanh_arg(double x, int hi, double* zlo) {
+FASTACT_MATH double fastact_gelu_tanh_arg(double x, int hi, double* zlo) {
     double xc = x < -1e4 ? -1e4 : (x > 1e4 ? 1e4 : x);
     double x2 = xc * xc;
     double c = FASTACT_GT_K1_HI + FASTACT_GT_K3_HI * x2;
@@ -362,7 +377,7 @@ static inline double fastact_gelu_tanh_arg(double x, int hi, double* zlo) {
     return z;
 }
 
-static inline double fastact_gelu_tanh(double x, int hi) {
+FASTACT_MATH double fastact_gelu_tanh(double x, int hi) {
     double zlo, z = fastact_gelu_tanh_arg(x, hi, &zlo);
     fastact_sig s = fastact_sig_parts(z, zlo, hi);
     double xc = x < -1e4 ? -1e4 : x;
@@ -373,7 +388,7 @@ static inline double fastact_gelu_tanh(double x, int hi) {
 }
 
 /* d/dx x sigmoid(z) = s + x s (1 - s) z', z' = K1 + 3 K3 x**2. */
-static inline double fastact_gelu_tanh_grad(double g, double x, int hi) {
+FASTACT_MATH double fastact_gelu_tanh_grad(double g, double x, int hi) {
     double zlo, z = fastact_gelu_tanh_arg(x, hi, &zlo);
     fastact_sig s = fastact_sig_parts(z, zlo, hi);
     double xc = x < -1e4 ? -1e4 : (x > 1e4 ? 1e4 : x);
@@ -389,13 +404,13 @@ static inline double fastact_gelu_tanh_grad(double g, double x, int hi) {
 /* Mish: x tanh(softplus(x)) = x n / (n + 2), n = e**x (e**x + 2) (since
    tanh(log(1 + e**x)) = ((1 + e**x)**2 - 1) / ((1 + e**x)**2 + 1)); for
    x > 0, with e = e**-x, n / (n + 2) = (1 + 2e) / (1 + 2e + 2e**2). */
-static inline double fastact_mish_t(double x, double e, int tiny, double* den) {
+FASTACT_MATH double fastact_mish_t(double x, double e, int tiny, double* den) {
     double num = x >= 0 ? 1.0 + 2.0 * e : e * (e + 2.0);
     *den = x >= 0 ? num + 2.0 * e * e : (tiny ? 2.0 : num + 2.0);
     return num;
 }
 
-static inline double fastact_mish(double x, int hi) {
+FASTACT_MATH double fastact_mish(double x, int hi) {
     double a = x < 0 ? -x : x;
     int tiny = hi && x < -700.0;
     double e = fastact_exp_scaled(-fastact_tail_clamp(a, tiny),
@@ -423,7 +438,7 @@ static inline double fastact_mish(double x, int hi) {
 
 /* Mish's derivative: t + x sigmoid(x) (1 - t**2), 1 - t**2 = 4 (n + 1) /
    (n + 2)**2, written per side so that nothing overflows or cancels. */
-static inline double fastact_mish_grad(double g, double x, int hi) {
+FASTACT_MATH double fastact_mish_grad(double g, double x, int hi) {
     double a = x < 0 ? -x : x;
     int tiny = hi && x < -700.0;
     double e = fastact_exp_scaled(-fastact_tail_clamp(a, tiny),
@@ -445,7 +460,7 @@ static inline double fastact_mish_grad(double g, double x, int hi) {
 /* Softplus: log1p(exp(z)) / beta, z = beta * x (exact as z + zlo when hi),
    as max(z, 0) + log1p(exp(-|z|)): nothing overflows; the caller takes x
    itself above the threshold. */
-static inline double fastact_softplus(double x, double beta, int hi) {
+FASTACT_MATH double fastact_softplus(double x, double beta, int hi) {
     double xc = x < -1e300 ? -1e300 : (x > 1e300 ? 1e300 : x);
     double z = beta * xc, zlo = 0.0;
     if (hi) {
@@ -471,7 +486,7 @@ static inline double fastact_softplus(double x, double beta, int hi) {
     return ok ? q + (((r.hi - p.hi) - p.lo) + r.lo) / beta : q;
 }
 
-static inline double fastact_softplus_grad(double g, double x, double beta, int hi) {
+FASTACT_MATH double fastact_softplus_grad(double g, double x, double beta, int hi) {
     double xc = x < -1e300 ? -1e300 : (x > 1e300 ? 1e300 : x);
     double z = beta * xc, zlo = 0.0;
     if (hi) {
@@ -498,7 +513,7 @@ static inline double fastact_softplus_grad(double g, double x, double beta, int 
 #define FASTACT_TWO_OVER_SQRTPI_HI 0x1.20dd750429b6dp+0
 #define FASTACT_TWO_OVER_SQRTPI_LO 0x1.1ae3a914fed80p-56
 
-static inline double fastact_erfcx_poly(double t) {
+FASTACT_MATH double fastact_erfcx_poly(double t) {
     double z = (t - 2.0) / (t + 2.0);
     double p = 0x1.596877110afefp-29;
     p = p * z + 0x1.2735f74279980p-29;
@@ -534,7 +549,7 @@ static inline double fastact_erfcx_poly(double t) {
    rounding error zlo, the last three Horner steps and the division by t + 2
    in double-double, and zlo times the derivative (summed alongside);
    about 0.7 ulp (tests/accuracy.py). */
-static inline double fastact_erfcx_dd(double t, double* lo) {
+FASTACT_MATH double fastact_erfcx_dd(double t, double* lo) {
     fastact_dd nu = fastact_two_sum(t, -2.0), de = fastact_two_sum(t, 2.0);
     double z = nu.hi / de.hi;
     fastact_dd zq = fastact_two_prod(z, de.hi);
@@ -583,7 +598,7 @@ static inline double fastact_erfcx_dd(double t, double* lo) {
 /* erf(t) for |t| <= 0.5: t times its Taylor series in t**2 to t**26
    (the next term is below 2**-57 relative). */
 /* erf(t) - 2 t / sqrt(pi) for |t| <= 0.5. */
-static inline double fastact_erf_cubic(double t) {
+FASTACT_MATH double fastact_erf_cubic(double t) {
     double t2 = t * t;
     double p = -0x1.d8453cb0c46eap-38;
     p = p * t2 + 0x1.9e6ad5e55a730p-34;
@@ -601,14 +616,14 @@ static inline double fastact_erf_cubic(double t) {
     return t * (p * t2);
 }
 
-static inline double fastact_erf_small(double t) {
+FASTACT_MATH double fastact_erf_small(double t) {
     return t * FASTACT_TWO_OVER_SQRTPI_HI + fastact_erf_cubic(t);
 }
 
 /* Phi(x) and, through *ex, exp(-x**2 / 2) (times 2**128 when *tiny): both
    parts of GELU and of its derivative. |x| is clamped to 40 (Phi(-40) is
    below the smallest double). */
-static inline double fastact_phi_parts(double x, int hi, double* ex, int* tiny) {
+FASTACT_MATH double fastact_phi_parts(double x, int hi, double* ex, int* tiny) {
     double a = x < 0 ? -x : x;
     a = a > 40.0 ? 40.0 : a;
     double t = a * FASTACT_INV_SQRT2_HI;
@@ -638,7 +653,7 @@ static inline double fastact_phi_parts(double x, int hi, double* ex, int* tiny) 
    sqrt 2 and t**2 as double-doubles, exp(-t**2) as a double-double (its
    reduction error is all that remains), erfc(t) = exp(-t**2) erfcx(t), and
    for t < 0.5 erf(t) with its leading term exact; x Phi(x) rounded once. */
-static inline double fastact_gelu_f64(double x) {
+FASTACT_MATH double fastact_gelu_f64(double x) {
     double a = x < 0 ? -x : x;
     a = a > 40.0 ? 40.0 : a;
     fastact_dd th = fastact_two_prod(a, FASTACT_INV_SQRT2_HI);
@@ -679,7 +694,7 @@ static inline double fastact_gelu_f64(double x) {
     return x < -40.0 ? 0.0 : (x != x ? x : r1);
 }
 
-static inline double fastact_gelu(double x, int hi) {
+FASTACT_MATH double fastact_gelu(double x, int hi) {
     if (hi)
         return fastact_gelu_f64(x);
     double e;
@@ -691,7 +706,7 @@ static inline double fastact_gelu(double x, int hi) {
 }
 
 /* GELU's derivative: Phi(x) + x phi(x), phi(x) = exp(-x**2 / 2) / sqrt(2 pi). */
-static inline double fastact_gelu_grad(double g, double x, int hi) {
+FASTACT_MATH double fastact_gelu_grad(double g, double x, int hi) {
     double e;
     int tiny;
     double xc = x < -40.0 ? -40.0 : (x > 40.0 ? 40.0 : x);
