@@ -31,10 +31,10 @@ cnp.import_array()
 # The smooth ops' math (fastact/_math.h): double in, double out; `hi` (1 for
 # float64 data) adds the double-double corrections a float64 result needs.
 cdef extern from "_math.h":
-    double fastact_expm1(double x) noexcept nogil
-    double fastact_exp(double x) noexcept nogil
-    double fastact_elu(double x, double alpha) noexcept nogil
-    double fastact_elu_grad(double g, double x, double alpha) noexcept nogil
+    double fastact_expm1(double x, int hi) noexcept nogil
+    double fastact_exp(double x, int hi) noexcept nogil
+    double fastact_elu(double x, double alpha, int hi) noexcept nogil
+    double fastact_elu_grad(double g, double x, double alpha, int hi) noexcept nogil
     double fastact_celu(double x, double alpha, int hi) noexcept nogil
     double fastact_celu_grad(double g, double x, double alpha, int hi) noexcept nogil
     double fastact_selu(double x, int hi) noexcept nogil
@@ -458,10 +458,10 @@ cdef void _elu_family_span(int op, const floating* a, const floating* b, floatin
     cdef floating scale_alpha = scale * <floating>FASTACT_SELU_ALPHA
     if op == OP_ELU:
         for i in range(n):
-            out[i] = <floating>fastact_elu(a[i], alpha)
+            out[i] = <floating>fastact_elu(a[i], alpha, hi)
     elif op == OP_ELU_GRAD:
         for i in range(n):
-            out[i] = <floating>fastact_elu_grad(a[i], b[i], alpha)
+            out[i] = <floating>fastact_elu_grad(a[i], b[i], alpha, hi)
     elif op == OP_ELU_GRAD_Y:
         for i in range(n):
             out[i] = _elu_grad_y(a[i], b[i], alpha)
@@ -1181,10 +1181,10 @@ def _math_core(str name, cnp.ndarray x, cnp.ndarray out):
     if name == "expm1":
         with nogil:
             for i in range(n):
-                po[i] = fastact_expm1(px[i])
+                po[i] = fastact_expm1(px[i], 1)
     elif name == "exp":
         with nogil:
             for i in range(n):
-                po[i] = fastact_exp(px[i])
+                po[i] = fastact_exp(px[i], 1)
     else:
         raise ValueError(f"unknown core {name!r}")

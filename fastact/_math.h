@@ -81,6 +81,27 @@ FASTACT_MATH double fastact_dd_div(fastact_dd n, fastact_dd d, double* lo) {
 #define FASTACT_LN2_HI 0x1.62e42fee00000p-1
 #define FASTACT_LN2_LO 0x1.a39ef35793c76p-33
 
+/* expm1(r) = r + r**2 q(r) for float32 data: q of degree 5, a Chebyshev fit
+   on |r| <= ln2/2 (made with mpmath, docs/accuracy.md): 2**-30.8 relative,
+   enough for a result rounded to float32 (and half the work). */
+FASTACT_MATH double fastact_expm1_poly_f32(double r) {
+    double q = 0x1.a124e3f154d32p-13;
+    q = q * r + 0x1.6d431504c53d3p-10;
+    q = q * r + 0x1.1110e0f726534p-7;
+    q = q * r + 0x1.5554e9114ecf9p-5;
+    q = q * r + 0x1.5555555a78232p-3;
+    q = q * r + 0x1.0000000b8f62bp-1;
+    return (q * r) * r + r;
+}
+
+/* 1 / d for float32 data: a float32 division (twice the lanes, and
+   correctly rounded on every level) and one Newton step in double: about
+   2**-46 relative. d must lie in float32's normal range. */
+FASTACT_MATH double fastact_recip_f32(double d) {
+    double r = (double)(1.0f / (float)d);
+    return r + r * (1.0 - d * r);
+}
+
 FASTACT_MATH double fastact_expm1_poly(double r) {
     double p = 1.0 / 6227020800.0;
     p = p * r + 1.0 / 479001600.0;
@@ -111,11 +132,12 @@ FASTACT_MATH double fastact_pow2_from_shifted(double kd) {
    that keeps k + scale in the normal exponents: scale = 128 reaches x = -790
    with full precision, for results that are scaled down in one rounding at
    the end (below the normal range, 2**-128 times a product of e**x). */
-FASTACT_MATH double fastact_exp_scaled(double x, double scale) {
+FASTACT_MATH double fastact_exp_scaled(double x, double scale, int hi) {
     double kd = x * FASTACT_INV_LN2 + FASTACT_SHIFTER;
     double k = kd - FASTACT_SHIFTER;
     double r = (x - k * FASTACT_LN2_HI) - k * FASTACT_LN2_LO;
-    return fastact_pow2_from_shifted(kd + scale) * (1.0 + fastact_expm1_poly(r));
+    double p = hi ? fastact_expm1_poly(r) : fastact_expm1_poly_f32(r);
+    return fastact_pow2_from_shifted(kd + scale) * (1.0 + p);
 }
 
 /* The same as a double-double: 2**k (1 + p) = 2**k + 2**k p, both exact
@@ -141,16 +163,20 @@ FASTACT_MATH double fastact_tail_clamp(double a, int tiny) {
 }
 
 /* Whether v can enter fastact_two_prod. */
-FASTACT_MATH int fastact_splittable(double v) { return v > -1e290 && v < 1e290; }
+FASTACT_MATH double fastact_abs(double v) { return v < 0 ? -v : v; }
+FASTACT_MATH double fastact_max(double a, double b) { return a > b ? a : b; }
+FASTACT_MATH int fastact_splittable(double v) { return fastact_abs(v) < 1e290; }
+/* (Conditions are single comparisons of selected values: gcc's vectorizer
+   does not take `&&` of comparisons feeding a select.) */
 
 /* expm1(x) for any double: -1 below -60 (the true value is -1 + e**-60 with
    e**-60 below half an ulp of 1), +inf above ~709.78, NaN for NaN. */
-FASTACT_MATH double fastact_expm1(double x) {
+FASTACT_MATH double fastact_expm1(double x, int hi) {
     double xc = x < -60.0 ? -60.0 : (x > 709.79 ? 709.79 : x);
     double kd = xc * FASTACT_INV_LN2 + FASTACT_SHIFTER;
     double k = kd - FASTACT_SHIFTER;
     double r = (xc - k * FASTACT_LN2_HI) - k * FASTACT_LN2_LO;
-    double p = fastact_expm1_poly(r);
+    double p = hi ? fastact_expm1_poly(r) : fastact_expm1_poly_f32(r);
     double s = fastact_pow2_from_shifted(kd);
     double y = s * p + (s - 1.0); /* 2**k (1 + p) - 1 */
     /* k = 1024 near the top: 2**(k-1) (1 + p) * 2, no intermediate overflow */
@@ -163,7 +189,7 @@ FASTACT_MATH double fastact_expm1(double x) {
 /* exp(x) for any double: 0 below -745.14 (the true value is below half the
    smallest subnormal), +inf above ~709.78, NaN for NaN. Results below the
    normal range are formed at 2**64 times their size and scaled down once. */
-FASTACT_MATH double fastact_exp(double x) {
+FASTACT_MATH double fastact_exp(double x, int hi) {
     /* one select per statement: gcc's if-conversion gives up on nested ones */
     double xc = x < -745.2 ? -745.2 : x;
     xc = xc > 709.79 ? 709.79 : xc;
@@ -171,7 +197,7 @@ FASTACT_MATH double fastact_exp(double x) {
     scale = xc > 709.0 ? -1.0 : scale;
     double unscale = xc < -700.0 ? 0x1p-64 : 1.0;
     unscale = xc > 709.0 ? 2.0 : unscale;
-    double y = fastact_exp_scaled(xc, scale) * unscale;
+    double y = fastact_exp_scaled(xc, scale, hi) * unscale;
     y = x > 709.782712893384 ? HUGE_VAL : y;
     y = x < -745.2 ? 0.0 : y;
     return x != x ? x : y;
@@ -182,19 +208,23 @@ FASTACT_MATH double fastact_exp(double x) {
    [0.707, 1.415], log(1 + s) = s - f (s - T), f = s / (2 + s), T = sum of
    2 f**2j / (2j + 1) (that is 2 atanh(f) rearranged so that the rounding of
    the f term is small beside s). */
-FASTACT_MATH double fastact_log1p_unit(double e) {
+FASTACT_MATH double fastact_log1p_unit(double e, int hi) {
     double u = 1.0 + e;
     double c = e - (u - 1.0);
     double m = u > 1.4142135623730951 ? 0.5 * u : u;
     double s = m - 1.0;
-    double f = s / (2.0 + s);
+    double f = hi ? s / (2.0 + s) : s * fastact_recip_f32(2.0 + s);
     double f2 = f * f;
-    double t = 2.0 / 25.0;
-    t = t * f2 + 2.0 / 23.0;
-    t = t * f2 + 2.0 / 21.0;
-    t = t * f2 + 2.0 / 19.0;
-    t = t * f2 + 2.0 / 17.0;
-    t = t * f2 + 2.0 / 15.0;
+    double t = hi ? 2.0 / 25.0 : 0.0; /* float32 data: the series to f**14 */
+    if (hi) {
+        t = t * f2 + 2.0 / 23.0;
+        t = t * f2 + 2.0 / 21.0;
+        t = t * f2 + 2.0 / 19.0;
+        t = t * f2 + 2.0 / 17.0;
+        t = t * f2 + 2.0 / 15.0;
+    } else {
+        t = 2.0 / 15.0;
+    }
     t = t * f2 + 2.0 / 13.0;
     t = t * f2 + 2.0 / 11.0;
     t = t * f2 + 2.0 / 9.0;
@@ -216,12 +246,12 @@ FASTACT_MATH double fastact_log1p_unit(double e) {
 #define FASTACT_SELU_SA_HI 0x1.c212cc640f031p+0   /* scale * alpha, exact real, */
 #define FASTACT_SELU_SA_LO 0x1.05161b045a1fep-56  /* as a double-double */
 
-FASTACT_MATH double fastact_elu(double x, double alpha) {
-    return x > 0 ? x : alpha * fastact_expm1(x);
+FASTACT_MATH double fastact_elu(double x, double alpha, int hi) {
+    return x > 0 ? x : alpha * fastact_expm1(x, hi);
 }
 
-FASTACT_MATH double fastact_elu_grad(double g, double x, double alpha) {
-    return x > 0 ? g : g * (alpha * fastact_exp(x < -800.0 ? -800.0 : x));
+FASTACT_MATH double fastact_elu_grad(double g, double x, double alpha, int hi) {
+    return x > 0 ? g : g * (alpha * fastact_exp(x < -800.0 ? -800.0 : x, hi));
 }
 
 /* x / alpha as q + r (r = the division's rounding error, for float64 data),
@@ -230,7 +260,7 @@ FASTACT_MATH double fastact_celu_arg(double x, double alpha, int hi, double* r) 
     double q = x / alpha;
     *r = 0.0;
     if (hi) {
-        int ok = q > -800.0 && q < 800.0 && fastact_splittable(alpha);
+        int ok = fastact_splittable(fastact_abs(q) < 800.0 ? alpha : HUGE_VAL);
         fastact_dd p = fastact_two_prod(ok ? q : 0.0, ok ? alpha : 0.0);
         *r = ok ? ((x - p.hi) - p.lo) / alpha : 0.0;
     }
@@ -239,7 +269,7 @@ FASTACT_MATH double fastact_celu_arg(double x, double alpha, int hi, double* r) 
 
 FASTACT_MATH double fastact_celu(double x, double alpha, int hi) {
     double r, q = fastact_celu_arg(x, alpha, hi, &r);
-    double em = fastact_expm1(q);
+    double em = fastact_expm1(q, hi);
     if (hi)
         em = em + r * (em + 1.0); /* expm1(q + r) to first order in r */
     return x > 0 ? x : alpha * em;
@@ -247,14 +277,14 @@ FASTACT_MATH double fastact_celu(double x, double alpha, int hi) {
 
 FASTACT_MATH double fastact_celu_grad(double g, double x, double alpha, int hi) {
     double r, q = fastact_celu_arg(x, alpha, hi, &r);
-    double e = fastact_exp(q);
+    double e = fastact_exp(q, hi);
     if (hi)
         e = e + e * r;
     return x > 0 ? g : g * e;
 }
 
 FASTACT_MATH double fastact_selu(double x, int hi) {
-    double em = fastact_expm1(x);
+    double em = fastact_expm1(x, hi);
     double neg = FASTACT_SELU_SA_HI * em;
     if (hi)
         neg = neg + FASTACT_SELU_SA_LO * em;
@@ -262,7 +292,7 @@ FASTACT_MATH double fastact_selu(double x, int hi) {
 }
 
 FASTACT_MATH double fastact_selu_grad(double g, double x, int hi) {
-    double e = fastact_exp(x < -800.0 ? -800.0 : x);
+    double e = fastact_exp(x < -800.0 ? -800.0 : x, hi);
     double f = FASTACT_SELU_SA_HI * e;
     if (hi)
         f = f + FASTACT_SELU_SA_LO * e;
@@ -286,7 +316,7 @@ FASTACT_MATH fastact_sig fastact_sig_parts(double z, double zlo, int hi) {
     s.tiny = hi && z < -700.0;
     double arg = -fastact_tail_clamp(a, s.tiny);
     double scale = s.tiny ? FASTACT_TINY_SCALE : 0.0;
-    int gone = !s.tiny && a >= 708.0; /* below e**-708: 0 beside 1 */
+    int gone = a >= (s.tiny ? HUGE_VAL : 708.0); /* below e**-708: 0 beside 1 */
     if (hi) {
         fastact_dd e = fastact_exp_scaled_dd(arg, scale);
         /* exp(-|z + zlo|) = exp(-|z|) (1 -+ zlo) */
@@ -296,7 +326,8 @@ FASTACT_MATH fastact_sig fastact_sig_parts(double z, double zlo, int hi) {
         s.d = d.hi;
         s.dlo = s.tiny ? 0.0 : d.lo + s.elo;
     } else {
-        s.e = gone ? 0.0 : fastact_exp_scaled(arg, scale);
+        double e = fastact_exp_scaled(arg, scale, 0);
+        s.e = gone ? 0.0 : e;
         s.elo = 0.0;
         s.d = 1.0 + s.e;
         s.dlo = 0.0;
@@ -306,9 +337,9 @@ FASTACT_MATH fastact_sig fastact_sig_parts(double z, double zlo, int hi) {
 
 /* (n + nlo) / (d + dlo), one correction step when hi (to ~2**-104). */
 FASTACT_MATH double fastact_quot(double n, double nlo, double d, double dlo, int hi) {
+    if (!hi) /* float32 data: d is 1 + e in [1, 2] */
+        return n * fastact_recip_f32(d);
     double q = n / d;
-    if (!hi)
-        return q;
     int ok = fastact_splittable(q);
     fastact_dd p = fastact_two_prod(ok ? q : 0.0, d);
     double r = ((n - p.hi) - p.lo + nlo) - q * dlo;
@@ -331,8 +362,9 @@ FASTACT_MATH double fastact_silu(double x, int hi) {
     fastact_sig s = fastact_sig_parts(x, 0.0, hi);
     double xc = x < -790.0 ? -790.0 : x;
     double nlo, n = fastact_times_e(xc, s, hi, &nlo);
-    double y = x >= 0 ? fastact_quot(x, 0.0, s.d, s.dlo, hi)
-                      : fastact_quot(n, nlo, s.d, s.dlo, hi);
+    double pos = fastact_quot(x, 0.0, s.d, s.dlo, hi);
+    double neg = fastact_quot(n, nlo, s.d, s.dlo, hi);
+    double y = x >= 0 ? pos : neg;
     return s.tiny ? y * FASTACT_TINY_UNSCALE : y;
 }
 
@@ -382,8 +414,9 @@ FASTACT_MATH double fastact_gelu_tanh(double x, int hi) {
     fastact_sig s = fastact_sig_parts(z, zlo, hi);
     double xc = x < -1e4 ? -1e4 : x;
     double nlo, n = fastact_times_e(xc, s, hi, &nlo);
-    double y = z >= 0 ? fastact_quot(x, 0.0, s.d, s.dlo, hi)
-                      : fastact_quot(n, nlo, s.d, s.dlo, hi);
+    double pos = fastact_quot(x, 0.0, s.d, s.dlo, hi);
+    double neg = fastact_quot(n, nlo, s.d, s.dlo, hi);
+    double y = z >= 0 ? pos : neg;
     return s.tiny ? y * FASTACT_TINY_UNSCALE : y;
 }
 
@@ -414,10 +447,10 @@ FASTACT_MATH double fastact_mish(double x, int hi) {
     double a = x < 0 ? -x : x;
     int tiny = hi && x < -700.0;
     double e = fastact_exp_scaled(-fastact_tail_clamp(a, tiny),
-                                  tiny ? FASTACT_TINY_SCALE : 0.0);
+                                  tiny ? FASTACT_TINY_SCALE : 0.0, hi);
     double xc = x < -790.0 ? -790.0 : x;
     double den, num = fastact_mish_t(x, e, tiny, &den);
-    double y = (xc * num) / den;
+    double y = hi ? (xc * num) / den : (xc * num) * fastact_recip_f32(den);
     if (hi) { /* t = num / den in double-double, then x t rounded once */
         fastact_dd n, d, e2 = fastact_two_prod(e, e);
         if (x >= 0) {
@@ -427,7 +460,8 @@ FASTACT_MATH double fastact_mish(double x, int hi) {
         } else {
             n = fastact_dd_add(e2, 2.0 * e);
             d = fastact_dd_add(n, tiny ? 0.0 : 2.0);
-            d = tiny ? fastact_two_sum(2.0, 0.0) : d;
+            d.hi = tiny ? 2.0 : d.hi;
+            d.lo = tiny ? 0.0 : d.lo;
         }
         double tlo, t = fastact_dd_div(n, d, &tlo);
         fastact_dd xt = fastact_two_prod(xc, t);
@@ -442,15 +476,17 @@ FASTACT_MATH double fastact_mish_grad(double g, double x, int hi) {
     double a = x < 0 ? -x : x;
     int tiny = hi && x < -700.0;
     double e = fastact_exp_scaled(-fastact_tail_clamp(a, tiny),
-                                  tiny ? FASTACT_TINY_SCALE : 0.0);
+                                  tiny ? FASTACT_TINY_SCALE : 0.0, hi);
     double den, num = fastact_mish_t(x, e, tiny, &den);
-    double t = num / den;
+    double rden = hi ? 1.0 / den : fastact_recip_f32(den);
+    double t = num * rden;
     double xc = x < -790.0 ? -790.0 : (x > 800.0 ? 800.0 : x);
     /* x >= 0: e = e**-x; sigmoid = 1 / (1 + e); 1 - t**2 = 4 e**2 (1 + e)**2 / den**2
        x < 0: e = e**x; sigmoid = e / (1 + e); 1 - t**2 = 4 (1 + e)**2 / den**2 */
     double ope = 1.0 + (tiny ? 0.0 : e);
-    double w = x >= 0 ? (2.0 * e * ope) / den : (2.0 * ope) / den;
-    double sig = x >= 0 ? 1.0 / ope : e / ope;
+    double rope = hi ? 1.0 / ope : fastact_recip_f32(ope);
+    double w = x >= 0 ? (2.0 * e * ope) * rden : (2.0 * ope) * rden;
+    double sig = x >= 0 ? rope : e * rope;
     double f = t + xc * sig * (w * w);
     double y = g * f;
     y = tiny ? y * FASTACT_TINY_UNSCALE : y;
@@ -465,23 +501,25 @@ FASTACT_MATH double fastact_softplus(double x, double beta, int hi) {
     double z = beta * xc, zlo = 0.0;
     if (hi) {
         /* only where it can matter: |z| < 800 */
-        int ok = fastact_splittable(xc) && fastact_splittable(beta) && z > -800.0 && z < 800.0;
+        int ok = fastact_splittable(fastact_abs(z) < 800.0 ? fastact_max(fastact_abs(xc),
+                                                                          fastact_abs(beta))
+                                                           : HUGE_VAL);
         zlo = fastact_two_prod(ok ? xc : 0.0, ok ? beta : 0.0).lo;
     }
     double a = z < 0 ? -z : z;
-    double e = fastact_exp(-a);
-    double l = fastact_log1p_unit(e);
+    double e = fastact_exp(-a, hi);
+    double l = fastact_log1p_unit(e, hi);
     if (!hi)
-        return (z > 0 ? z + l : l) / beta;
+        return (z > 0 ? z + l : l) * (1.0 / beta);
     /* float64: log1p(e + elo) = log1p(e) + elo / (1 + e); d softplus / dz =
        sigmoid(z); r = rh + rl, then (rh + rl) / beta with one rounding. */
     fastact_dd ed = fastact_exp_scaled_dd(-(a > 708.0 ? 708.0 : a), 0.0);
     double elo = a > 700.0 ? 0.0 : (ed.hi - e) + ed.lo;
     double sg = z > 0 ? 1.0 / (1.0 + e) : e / (1.0 + e);
-    fastact_dd r = z > 0 ? fastact_two_sum(z, l) : fastact_two_sum(l, 0.0);
+    fastact_dd r = fastact_two_sum(z > 0 ? z : 0.0, l);
     r.lo += elo / (1.0 + e) + zlo * sg;
     double q = r.hi / beta;
-    int ok = fastact_splittable(q) && fastact_splittable(beta);
+    int ok = fastact_splittable(fastact_max(fastact_abs(q), fastact_abs(beta)));
     fastact_dd p = fastact_two_prod(ok ? q : 0.0, ok ? beta : 0.0);
     return ok ? q + (((r.hi - p.hi) - p.lo) + r.lo) / beta : q;
 }
@@ -491,7 +529,9 @@ FASTACT_MATH double fastact_softplus_grad(double g, double x, double beta, int h
     double z = beta * xc, zlo = 0.0;
     if (hi) {
         /* only where it can matter: |z| < 800 */
-        int ok = fastact_splittable(xc) && fastact_splittable(beta) && z > -800.0 && z < 800.0;
+        int ok = fastact_splittable(fastact_abs(z) < 800.0 ? fastact_max(fastact_abs(xc),
+                                                                          fastact_abs(beta))
+                                                           : HUGE_VAL);
         zlo = fastact_two_prod(ok ? xc : 0.0, ok ? beta : 0.0).lo;
     }
     fastact_sig s = fastact_sig_parts(z, zlo, hi);
@@ -501,49 +541,18 @@ FASTACT_MATH double fastact_softplus_grad(double g, double x, double beta, int h
     return x != x ? x : (z == -HUGE_VAL ? 0.0 * g : y);
 }
 
-/* ---- GELU: x Phi(x), Phi(x) = erfc(-x / sqrt 2) / 2. With t = |x| / sqrt 2:
-   for t < 0.5, Phi = 1/2 -+ erf(t) / 2, erf by its Taylor series; above,
-   erfc(t) = exp(-t**2) erfcx(t), erfcx(t) (t + 2) a polynomial of degree 26
-   in z = (t - 2) / (t + 2) (a Chebyshev fit on [0, inf) made with mpmath,
-   docs/accuracy.md), and Phi = erfc(t) / 2 or 1 - erfc(t) / 2. For float64
-   data t**2 enters exp as a double-double. */
+/* ---- GELU: x Phi(x), Phi(x) = erfc(-x / sqrt 2) / 2 (never 1 + erf, which
+   cancels in the lower tail). With t = |x| / sqrt 2, erfc(t) = exp(-t**2)
+   erfcx(t) and Phi = erfc(t) / 2 below 0, 1 - erfc(t) / 2 above; erfcx(t)
+   (t + K) is a polynomial in z = (t - K) / (t + K), a Chebyshev fit made
+   with mpmath (docs/accuracy.md): K = 3, degree 12 on [0, 10.5] for float32
+   data; K = 2, degree 26 on [0, inf) in double-double for float64, where
+   t < 0.5 takes erf's Taylor series instead. */
 #define FASTACT_INV_SQRT2_HI 0x1.6a09e667f3bcdp-1
 #define FASTACT_INV_SQRT2_LO -0x1.bdd3413b26456p-55
 #define FASTACT_INV_SQRT2PI 0x1.9884533d43651p-2
 #define FASTACT_TWO_OVER_SQRTPI_HI 0x1.20dd750429b6dp+0
 #define FASTACT_TWO_OVER_SQRTPI_LO 0x1.1ae3a914fed80p-56
-
-FASTACT_MATH double fastact_erfcx_poly(double t) {
-    double z = (t - 2.0) / (t + 2.0);
-    double p = 0x1.596877110afefp-29;
-    p = p * z + 0x1.2735f74279980p-29;
-    p = p * z - 0x1.5a45630156d0ap-26;
-    p = p * z - 0x1.c9527d233dbe6p-26;
-    p = p * z + 0x1.01a974790c1c5p-24;
-    p = p * z + 0x1.2c497202d616ap-23;
-    p = p * z - 0x1.c3e4ef7e17451p-28;
-    p = p * z - 0x1.8093ce17f306ep-22;
-    p = p * z - 0x1.30c56fd442c94p-21;
-    p = p * z + 0x1.e6fc549aa0218p-26;
-    p = p * z + 0x1.0c598f305d1b1p-19;
-    p = p * z + 0x1.e724afaf6150cp-19;
-    p = p * z - 0x1.2dd46b2be6392p-20;
-    p = p * z - 0x1.0e5f7edaf2cdfp-16;
-    p = p * z - 0x1.6c01e59722616p-16;
-    p = p * z + 0x1.1e7327f5e1fb5p-15;
-    p = p * z + 0x1.2efa2b097caddp-13;
-    p = p * z + 0x1.20549f16b27b3p-15;
-    p = p * z - 0x1.5ba4384a6030fp-11;
-    p = p * z - 0x1.b6fbfa8ac510cp-11;
-    p = p * z + 0x1.9517bb705147ap-9;
-    p = p * z + 0x1.a89eaffa38120p-8;
-    p = p * z - 0x1.606e4155297f3p-6;
-    p = p * z - 0x1.2a88e6107eee1p-5;
-    p = p * z + 0x1.1e2deea6b1173p-2;
-    p = p * z - 0x1.5fd386754eff5p-1;
-    p = p * z + 0x1.058671b52c776p+0;
-    return p / (t + 2.0);
-}
 
 /* erfcx(t) as a double-double (float64 data): z = (t - 2) / (t + 2) with its
    rounding error zlo, the last three Horner steps and the division by t + 2
@@ -616,54 +625,28 @@ FASTACT_MATH double fastact_erf_cubic(double t) {
     return t * (p * t2);
 }
 
-FASTACT_MATH double fastact_erf_small(double t) {
-    return t * FASTACT_TWO_OVER_SQRTPI_HI + fastact_erf_cubic(t);
-}
-
-/* Phi(x) and, through *ex, exp(-x**2 / 2) (times 2**128 when *tiny): both
-   parts of GELU and of its derivative. |x| is clamped to 40 (Phi(-40) is
-   below the smallest double). */
-FASTACT_MATH double fastact_phi_parts(double x, int hi, double* ex, int* tiny) {
-    double a = x < 0 ? -x : x;
-    a = a > 40.0 ? 40.0 : a;
-    double t = a * FASTACT_INV_SQRT2_HI;
-    double t2 = t * t, t2lo = 0.0;
-    if (hi) {
-        fastact_dd th = fastact_two_prod(a, FASTACT_INV_SQRT2_HI);
-        double tlo = th.lo + a * FASTACT_INV_SQRT2_LO;
-        fastact_dd sq = fastact_two_prod(th.hi, th.hi);
-        t = th.hi;
-        t2 = sq.hi;
-        t2lo = sq.lo + 2.0 * th.hi * tlo;
-    }
-    *tiny = hi && t2 > 700.0 && x < 0;
-    double e = fastact_exp_scaled(-fastact_tail_clamp(t2, *tiny),
-                                  *tiny ? FASTACT_TINY_SCALE : 0.0);
-    if (hi)
-        e = e - e * t2lo;
-    *ex = e;
-    double half_erfc = 0.5 * (e * fastact_erfcx_poly(t));
-    double half_erf = 0.5 * fastact_erf_small(t < 0.5 ? t : 0.5);
-    double lower = t < 0.5 ? 0.5 - half_erf : half_erfc;   /* Phi(-|x|) */
-    double upper = t < 0.5 ? 0.5 + half_erf : 1.0 - half_erfc;
-    return x < 0 ? lower : upper;
-}
-
-/* GELU for float64 data, in double-double to one final rounding: t = |x| /
-   sqrt 2 and t**2 as double-doubles, exp(-t**2) as a double-double (its
-   reduction error is all that remains), erfc(t) = exp(-t**2) erfcx(t), and
-   for t < 0.5 erf(t) with its leading term exact; x Phi(x) rounded once. */
-FASTACT_MATH double fastact_gelu_f64(double x) {
+/* Phi(x) for float64 data as a double-double, in double-double to the end:
+   t = |x| / sqrt 2 and t**2 as double-doubles, exp(-t**2) as a double-double
+   (its reduction error is all that remains), erfc(t) = exp(-t**2) erfcx(t),
+   and for t < 0.5 erf(t) with its leading term exact. *ex: exp(-x**2 / 2)
+   rounded. Below x = -37.4 both are 2**128 times their value (*unscale is
+   then 2**-128, else 1). |x| is clamped to 40 (Phi(-40) is below the
+   smallest double). */
+FASTACT_MATH fastact_dd fastact_phi_f64(double x, double* ex, double* unscale) {
     double a = x < 0 ? -x : x;
     a = a > 40.0 ? 40.0 : a;
     fastact_dd th = fastact_two_prod(a, FASTACT_INV_SQRT2_HI);
     double t = th.hi, tlo = th.lo + a * FASTACT_INV_SQRT2_LO;
     fastact_dd sq = fastact_two_prod(t, t);
     double t2lo = sq.lo + 2.0 * t * tlo;
-    int tiny = sq.hi > 700.0 && x < 0;
-    fastact_dd e = fastact_exp_scaled_dd(-fastact_tail_clamp(sq.hi, tiny),
-                                         tiny ? FASTACT_TINY_SCALE : 0.0);
+    /* flags as doubles: the vectorizer does not take ints combined in selects */
+    double lower_tail = x < 0 ? sq.hi : 0.0;
+    double scale = lower_tail > 700.0 ? FASTACT_TINY_SCALE : 0.0;
+    double arg = sq.hi > (scale != 0.0 ? 790.0 : 708.0) ? (scale != 0.0 ? 790.0 : 708.0) : sq.hi;
+    fastact_dd e = fastact_exp_scaled_dd(-arg, scale);
     e.lo -= e.hi * t2lo;
+    *ex = e.hi + e.lo;
+    *unscale = scale != 0.0 ? FASTACT_TINY_UNSCALE : 1.0;
     /* erfc(t + tlo) = erfc(t) - tlo 2/sqrt(pi) exp(-t**2): the exp part is in
        e (through t2lo); erfcx takes tlo (2 t erfcx(t) - 2/sqrt(pi)). */
     double rlo, r = fastact_erfcx_dd(t, &rlo);
@@ -683,38 +666,79 @@ FASTACT_MATH double fastact_gelu_f64(double x) {
     sm_lo.lo -= 0.5 * erf.lo;                                 /* Phi(-|x|), small t */
     fastact_dd sm_up = fastact_two_sum(0.5, 0.5 * erf.hi);
     sm_up.lo += 0.5 * erf.lo;
-    fastact_dd big = x < 0 ? (fastact_dd){hh, hl} : up;
-    fastact_dd sml = x < 0 ? sm_lo : sm_up;
-    fastact_dd phi = t < 0.5 ? sml : big;
-    double xc = x < -40.0 ? -40.0 : (x > 1e300 ? 1e300 : x);
+    double big_hi = x < 0 ? hh : up.hi, big_lo = x < 0 ? hl : up.lo;
+    double sml_hi = x < 0 ? sm_lo.hi : sm_up.hi, sml_lo = x < 0 ? sm_lo.lo : sm_up.lo;
+    fastact_dd phi;
+    phi.hi = t < 0.5 ? sml_hi : big_hi;
+    phi.lo = t < 0.5 ? sml_lo : big_lo;
+    return phi;
+}
+
+/* GELU for float64 data: x Phi(x) rounded once. */
+FASTACT_MATH double fastact_gelu_f64(double x) {
+    double e, unscale;
+    fastact_dd phi = fastact_phi_f64(x, &e, &unscale);
+    double xc = x < -40.0 ? -40.0 : x;
+    xc = xc > 1e300 ? 1e300 : xc;
     fastact_dd y = fastact_two_prod(xc, phi.hi);
-    double r1 = y.hi + (y.lo + xc * phi.lo);
-    r1 = tiny ? r1 * FASTACT_TINY_UNSCALE : r1;
+    double r1 = (y.hi + (y.lo + xc * phi.lo)) * unscale;
     r1 = x > 1e300 ? x * phi.hi : r1;
-    return x < -40.0 ? 0.0 : (x != x ? x : r1);
+    r1 = x != x ? x : r1;
+    return x < -40.0 ? 0.0 : r1;
+}
+
+/* Phi(x) for float32 data, and exp(-x**2 / 2) through *ex: erfc(t) =
+   exp(-t**2) erfcx(t) for every t (no cancellation: for x > 0, Phi = 1 -
+   erfc / 2 >= 1/2), erfcx(t) (t + 3) a degree-12 polynomial in (t - 3) /
+   (t + 3) on [0, 10.5] (2**-33.7 relative), one reciprocal for both. */
+FASTACT_MATH double fastact_phi_f32(double x, double* ex) {
+    double a = x < 0 ? -x : x;
+    double t = (a > 14.8 ? 14.8 : a) * FASTACT_INV_SQRT2_HI;
+    double e = fastact_exp_scaled(-(t * t), 0.0, 0);
+    double r = fastact_recip_f32(t + 3.0);
+    double z = (t - 3.0) * r;
+    double p = 0x1.125051ff9b3fap-20;
+    p = p * z + 0x1.635380a9ceeb1p-15;
+    p = p * z + 0x1.9890a86dde046p-14;
+    p = p * z - 0x1.2f3fd2d91d32ap-12;
+    p = p * z - 0x1.1f1003d20d470p-11;
+    p = p * z + 0x1.8e3af9c4f335bp-9;
+    p = p * z - 0x1.3db572474258ep-10;
+    p = p * z - 0x1.b78c304204e10p-6;
+    p = p * z + 0x1.e995d8e99e2c8p-4;
+    p = p * z - 0x1.3deb1e9eff6b6p-2;
+    p = p * z + 0x1.2e32696c18406p-1;
+    p = p * z - 0x1.c44c472200899p-1;
+    p = p * z + 0x1.12f21ddd7de04p+0;
+    double h = 0.5 * (e * (p * r));   /* erfc(t) / 2 */
+    *ex = e;
+    return x < 0 ? h : 1.0 - h;
 }
 
 FASTACT_MATH double fastact_gelu(double x, int hi) {
     if (hi)
         return fastact_gelu_f64(x);
-    double e;
-    int tiny;
-    double p = fastact_phi_parts(x, hi, &e, &tiny);
-    double y = (x < -40.0 ? -40.0 : x) * p;
-    y = tiny ? y * FASTACT_TINY_UNSCALE : y;
-    return x < -40.0 ? 0.0 : y;
+    double e, p = fastact_phi_f32(x, &e);
+    double y = x * p;
+    return x < -14.8 ? 0.0 : y;
 }
 
 /* GELU's derivative: Phi(x) + x phi(x), phi(x) = exp(-x**2 / 2) / sqrt(2 pi). */
 FASTACT_MATH double fastact_gelu_grad(double g, double x, int hi) {
-    double e;
-    int tiny;
-    double xc = x < -40.0 ? -40.0 : (x > 40.0 ? 40.0 : x);
-    double p = fastact_phi_parts(x, hi, &e, &tiny);
+    double e, unscale = 1.0, p;
+    if (hi) {
+        fastact_dd phi = fastact_phi_f64(x, &e, &unscale);
+        p = phi.hi + phi.lo;
+    } else {
+        p = fastact_phi_f32(x, &e);
+    }
+    double xc = x < -40.0 ? -40.0 : x;
+    xc = xc > 40.0 ? 40.0 : xc;
     double f = p + xc * (e * FASTACT_INV_SQRT2PI);
-    double y = g * f;
-    y = tiny ? y * FASTACT_TINY_UNSCALE : y;
-    return x != x ? x : (x > 40.0 ? g : (x < -40.0 ? 0.0 * g : y));
+    double y = (g * f) * unscale;
+    y = x < -40.0 ? 0.0 * g : y;
+    y = x > 40.0 ? g : y;
+    return x != x ? x : y;
 }
 
 #endif
