@@ -331,7 +331,8 @@ def measure(impl, name, params, dtype, x, g=None, refs=None):
     backward = g is not None
     with np.errstate(all="ignore"):
         got = impl(g, x, *params) if backward else impl(x, *params)
-    ref = refs if refs is not None else exact(name, x, dtype, backward, params, g)
+    ref = refs if refs is not None else exact(name, x, dtype, backward,
+                                              rounded(params, dtype), g)
     err = errors(got, ref, dtype)
     i = int(np.argmax(err))
     f_bound, b_bound, g_factor = BOUNDS[dtype]
