@@ -316,7 +316,8 @@ FASTACT_MATH fastact_sig fastact_sig_parts(double z, double zlo, int hi) {
     s.tiny = hi && z < -700.0;
     double arg = -fastact_tail_clamp(a, s.tiny);
     double scale = s.tiny ? FASTACT_TINY_SCALE : 0.0;
-    int gone = a >= (s.tiny ? HUGE_VAL : 708.0); /* below e**-708: 0 beside 1 */
+    /* below e**-708, 0 beside 1; below e**-790, 0 (times any finite g) */
+    int gone = a >= (s.tiny ? 790.0 : 708.0);
     if (hi) {
         fastact_dd e = fastact_exp_scaled_dd(arg, scale);
         /* exp(-|z + zlo|) = exp(-|z|) (1 -+ zlo) */
@@ -490,7 +491,8 @@ FASTACT_MATH double fastact_mish_grad(double g, double x, int hi) {
     double f = t + xc * sig * (w * w);
     double y = g * f;
     y = tiny ? y * FASTACT_TINY_UNSCALE : y;
-    return x != x ? x : (x > 800.0 ? g : (x == -HUGE_VAL ? 0.0 * g : y));
+    y = x < -790.0 ? 0.0 * g : y; /* below e**-790: 0 times any finite g */
+    return x != x ? x : (x > 800.0 ? g : y);
 }
 
 /* Softplus: log1p(exp(z)) / beta, z = beta * x (exact as z + zlo when hi),

@@ -430,8 +430,9 @@ def _gelu_np(x, approximate):
 
 def _gelu_grad_np(g, x, approximate):
     if approximate == "tanh":
-        z = x * (GELU_K1 + GELU_K3 * x * x)
-        f = _sigmoid(z) * (1 + x * _sigmoid(-z) * (GELU_K1 + 3 * GELU_K3 * x * x))
+        xc = np.clip(x, -1e4, 1e4)  # z is saturated long before; x**3 would overflow
+        z = xc * (GELU_K1 + GELU_K3 * xc * xc)
+        f = _sigmoid(z) * (1 + xc * _sigmoid(-z) * (GELU_K1 + 3 * GELU_K3 * xc * xc))
     else:
         f = _phi_cdf(x) + x * np.exp(-x * x / 2) / math.sqrt(2 * math.pi)
     return g * _limits(x, f, 1.0, 0.0)

@@ -44,7 +44,7 @@ def in_layout(a, layout):
     if layout == "F":
         # n values as a 2-D F-contiguous array when n factors, else (n, 1).
         rows = next((r for r in (3, 7, 2) if n % r == 0 and n > r), 1)
-        return np.asfortranarray(a.reshape(rows, n // rows))
+        return np.array(a.reshape(rows, n // rows), order="F", copy=True)  # a copy, always
     if layout == "strided":
         buf = np.full(2 * n, 123.0, dtype=a.dtype)
         buf[::2] = a

@@ -77,7 +77,7 @@ def test_matrix(op, dtype, n_threads, mode, layout, size):
         result = call(args, out=target, n_threads=n_threads)
         assert result is target
 
-    compare(OPS[op], result, expected, for_ref)
+    compare(OPS[op], result, expected, [a.reshape(shape) for a in for_ref])
     first_untouched = 1 if mode == "inplace" else 0
     for a, b in zip(args[first_untouched:], before[first_untouched:]):
         assert_bits(a, b)  # inputs that are not out are never modified
