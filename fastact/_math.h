@@ -171,7 +171,28 @@ FASTACT_MATH int fastact_splittable(double v) { return fastact_abs(v) < 1e290; }
 
 /* expm1(x) for any double: -1 below -60 (the true value is -1 + e**-60 with
    e**-60 below half an ulp of 1), +inf above ~709.78, NaN for NaN. */
+/* For float32 data (hi = 0) exp and expm1 clamp x to [-200, 200] and skip
+   the edge handling: a result that also takes a float32 factor (g, alpha,
+   1/beta) over- or underflows float32 all the same there, and NaN passes. */
+FASTACT_MATH double fastact_exp_f32(double x) {
+    double xc = x < -200.0 ? -200.0 : x;
+    xc = xc > 200.0 ? 200.0 : xc;
+    return fastact_exp_scaled(xc, 0.0, 0);
+}
+
+FASTACT_MATH double fastact_expm1_f32(double x) {
+    double xc = x < -60.0 ? -60.0 : x;
+    xc = xc > 200.0 ? 200.0 : xc;
+    double kd = xc * FASTACT_INV_LN2 + FASTACT_SHIFTER;
+    double k = kd - FASTACT_SHIFTER;
+    double r = (xc - k * FASTACT_LN2_HI) - k * FASTACT_LN2_LO;
+    double s = fastact_pow2_from_shifted(kd);
+    return s * fastact_expm1_poly_f32(r) + (s - 1.0);
+}
+
 FASTACT_MATH double fastact_expm1(double x, int hi) {
+    if (!hi)
+        return fastact_expm1_f32(x);
     double xc = x < -60.0 ? -60.0 : (x > 709.79 ? 709.79 : x);
     double kd = xc * FASTACT_INV_LN2 + FASTACT_SHIFTER;
     double k = kd - FASTACT_SHIFTER;
@@ -190,6 +211,8 @@ FASTACT_MATH double fastact_expm1(double x, int hi) {
    smallest subnormal), +inf above ~709.78, NaN for NaN. Results below the
    normal range are formed at 2**64 times their size and scaled down once. */
 FASTACT_MATH double fastact_exp(double x, int hi) {
+    if (!hi)
+        return fastact_exp_f32(x);
     /* one select per statement: gcc's if-conversion gives up on nested ones */
     double xc = x < -745.2 ? -745.2 : x;
     xc = xc > 709.79 ? 709.79 : xc;
@@ -326,9 +349,8 @@ FASTACT_MATH fastact_sig fastact_sig_parts(double z, double zlo, int hi) {
         fastact_dd d = fastact_two_sum(1.0, s.tiny ? 0.0 : s.e);
         s.d = d.hi;
         s.dlo = s.tiny ? 0.0 : d.lo + s.elo;
-    } else {
-        double e = fastact_exp_scaled(arg, scale, 0);
-        s.e = gone ? 0.0 : e;
+    } else { /* float32 data: exp(-|z|) clamped at e**-200 is 0 beside 1, and x e**-200 too */
+        s.e = fastact_exp_f32(-a);
         s.elo = 0.0;
         s.d = 1.0 + s.e;
         s.dlo = 0.0;
@@ -447,8 +469,9 @@ FASTACT_MATH double fastact_mish_t(double x, double e, int tiny, double* den) {
 FASTACT_MATH double fastact_mish(double x, int hi) {
     double a = x < 0 ? -x : x;
     int tiny = hi && x < -700.0;
-    double e = fastact_exp_scaled(-fastact_tail_clamp(a, tiny),
-                                  tiny ? FASTACT_TINY_SCALE : 0.0, hi);
+    double e = hi ? fastact_exp_scaled(-fastact_tail_clamp(a, tiny),
+                                       tiny ? FASTACT_TINY_SCALE : 0.0, hi)
+                  : fastact_exp_f32(-a);
     double xc = x < -790.0 ? -790.0 : x;
     double den, num = fastact_mish_t(x, e, tiny, &den);
     double y = hi ? (xc * num) / den : (xc * num) * fastact_recip_f32(den);
@@ -476,8 +499,9 @@ FASTACT_MATH double fastact_mish(double x, int hi) {
 FASTACT_MATH double fastact_mish_grad(double g, double x, int hi) {
     double a = x < 0 ? -x : x;
     int tiny = hi && x < -700.0;
-    double e = fastact_exp_scaled(-fastact_tail_clamp(a, tiny),
-                                  tiny ? FASTACT_TINY_SCALE : 0.0, hi);
+    double e = hi ? fastact_exp_scaled(-fastact_tail_clamp(a, tiny),
+                                       tiny ? FASTACT_TINY_SCALE : 0.0, hi)
+                  : fastact_exp_f32(-a);
     double den, num = fastact_mish_t(x, e, tiny, &den);
     double rden = hi ? 1.0 / den : fastact_recip_f32(den);
     double t = num * rden;
