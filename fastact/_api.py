@@ -171,10 +171,13 @@ def _docstring(op, backward):
     else:
         head = (f"Gradient of :func:`fastact.{op.name}`: ``{op.grad_rule}``, "
                 f"``g`` = ``grad_output``.")
+        y_doc = (f"The forward output: ``{op.y_rule}``, formed in the data dtype."
+                 if op.y_rule else
+                 "The forward output: the same formula applied to it gives the same "
+                 "gradient.")
         refs = ["x : array_like, optional\n    The forward input; give exactly one of "
                 "``x`` and ``y``.",
-                "y : array_like, optional\n    The forward output: the same formula "
-                "applied to it gives the same gradient."] if op.y else \
+                f"y : array_like, optional\n    {y_doc}"] if op.y else \
             ["x : array_like\n    The forward input (required)."]
         sections = [_GRAD_DOC, *refs, *params, _GRAD_OUT_DOC, _THREADS_DOC]
         returns = "ndarray\n    The gradient with respect to ``x``."

@@ -273,8 +273,34 @@ FASTACT_MATH double fastact_elu(double x, double alpha, int hi) {
     return x > 0 ? x : alpha * fastact_expm1(x, hi);
 }
 
+/* g * (c + clo) * exp(x + xlo) for float64 data, rounded once: exp as a
+   double-double (2**64 times its value below e**-700, scaled down at the
+   end), the products in double-double. The float64 gradients of the ELU
+   family (c = alpha, or scale * alpha). */
+FASTACT_MATH double fastact_g_c_exp(double g, double c, double clo, double x, double xlo) {
+    double xc = x < -745.2 ? -745.2 : x;
+    xc = xc > 709.0 ? 709.0 : xc;
+    double scale = xc < -700.0 ? 64.0 : 0.0;
+    double unscale = xc < -700.0 ? 0x1p-64 : 1.0;
+    fastact_dd e = fastact_exp_scaled_dd(xc, scale);
+    e.lo += e.hi * xlo;
+    fastact_dd ce = fastact_two_prod(c, e.hi);
+    ce.lo += c * e.lo + clo * e.hi;
+    int ok = fastact_splittable(g);
+    fastact_dd y = fastact_two_prod(ok ? g : 0.0, ce.hi);
+    double r = ok ? (y.hi + (y.lo + g * ce.lo)) * unscale : g * (ce.hi * unscale);
+    /* above e**709 (alpha * e**x needs x <= 0 here, but CELU's x / alpha may
+       be large): the plain product, which overflows as it should */
+    double big = g * (c * fastact_exp(x, 1));
+    r = x > 709.0 ? big : r;
+    r = x < -745.2 ? g * 0.0 : r;
+    return x != x ? x : r;
+}
+
 FASTACT_MATH double fastact_elu_grad(double g, double x, double alpha, int hi) {
-    return x > 0 ? g : g * (alpha * fastact_exp(x < -800.0 ? -800.0 : x, hi));
+    double neg = hi ? fastact_g_c_exp(g, alpha, 0.0, x, 0.0)
+                    : g * (alpha * fastact_exp(x, hi));
+    return x > 0 ? g : neg;
 }
 
 /* x / alpha as q + r (r = the division's rounding error, for float64 data),
@@ -300,10 +326,8 @@ FASTACT_MATH double fastact_celu(double x, double alpha, int hi) {
 
 FASTACT_MATH double fastact_celu_grad(double g, double x, double alpha, int hi) {
     double r, q = fastact_celu_arg(x, alpha, hi, &r);
-    double e = fastact_exp(q, hi);
-    if (hi)
-        e = e + e * r;
-    return x > 0 ? g : g * e;
+    double neg = hi ? fastact_g_c_exp(g, 1.0, 0.0, q, r) : g * fastact_exp(q, hi);
+    return x > 0 ? g : neg;
 }
 
 FASTACT_MATH double fastact_selu(double x, int hi) {
@@ -315,11 +339,9 @@ FASTACT_MATH double fastact_selu(double x, int hi) {
 }
 
 FASTACT_MATH double fastact_selu_grad(double g, double x, int hi) {
-    double e = fastact_exp(x < -800.0 ? -800.0 : x, hi);
-    double f = FASTACT_SELU_SA_HI * e;
-    if (hi)
-        f = f + FASTACT_SELU_SA_LO * e;
-    return x > 0 ? g * FASTACT_SELU_SCALE : g * f;
+    double neg = hi ? fastact_g_c_exp(g, FASTACT_SELU_SA_HI, FASTACT_SELU_SA_LO, x, 0.0)
+                    : g * (FASTACT_SELU_SA_HI * fastact_exp(x, hi));
+    return x > 0 ? g * FASTACT_SELU_SCALE : neg;
 }
 
 /* ---- Sigmoid-based: SiLU, the tanh GELU, Mish, Softplus.
@@ -595,10 +617,10 @@ FASTACT_MATH double fastact_erfcx_dd(double t, double* lo) {
     dp = dp * z + p; p = p * z - 0x1.c9527d233dbe6p-26;
     dp = dp * z + p; p = p * z + 0x1.01a974790c1c5p-24;
     dp = dp * z + p; p = p * z + 0x1.2c497202d616ap-23;
-    dp = dp * z + p; p = p * z - 0x1.c3e4ef7e17451p-28;
-    dp = dp * z + p; p = p * z - 0x1.8093ce17f306ep-22;
+    dp = dp * z + p; p = p * z - 0x1.c3e4ef7e17454p-28;
+    dp = dp * z + p; p = p * z - 0x1.8093ce17f306fp-22;
     dp = dp * z + p; p = p * z - 0x1.30c56fd442c94p-21;
-    dp = dp * z + p; p = p * z + 0x1.e6fc549aa0218p-26;
+    dp = dp * z + p; p = p * z + 0x1.e6fc549aa0219p-26;
     dp = dp * z + p; p = p * z + 0x1.0c598f305d1b1p-19;
     dp = dp * z + p; p = p * z + 0x1.e724afaf6150cp-19;
     dp = dp * z + p; p = p * z - 0x1.2dd46b2be6392p-20;

@@ -128,6 +128,7 @@ class Elementwise:
     # NumPy expression (the twins are then float64 NumPy formulas).
     backward_y: str | None = None
     numpy_backward_y: Callable | None = None
+    y_rule: str = ""  # that formula, for the docs
     exact: bool = True
 
     @property
@@ -510,7 +511,8 @@ SMOOTH = (
 array([-1.        , -0.63212056,  0.        ,  2.        ])""",
         torch_skip_nan=True,  # its gradient passes g for a NaN x (x <= 0 is false)
         forward="elu", backward="elu_grad", y=True, y_error=_elu_y_error,
-        backward_y="elu_grad_y", exact=False, sample=(0.7,),
+        backward_y="elu_grad_y", y_rule="g if y > 0 else g * (y + alpha)",
+        exact=False, sample=(0.7,),
         numpy=_in64(lambda x, a: np.where(x > 0, x, a * np.expm1(x))),
         numpy_backward=_in64(lambda g, x, a: np.where(x > 0, g, g * (a * np.exp(x)))),
         numpy_backward_y=lambda g, y, a: np.where(y > 0, g, g * (y + _dt(y, a))),
@@ -535,7 +537,8 @@ array([-1.        , -0.63212056,  0.        ,  2.        ])""",
 array([-1.26424112,  1.        ])""",
         torch_skip_nan=True,  # its gradient passes g for a NaN x (x <= 0 is false)
         forward="celu", backward="celu_grad", y=True, y_error=_celu_y_error,
-        backward_y="celu_grad_y", exact=False, check=_celu_check, sample=(1.3,),
+        backward_y="celu_grad_y", y_rule="g if y > 0 else (g * r) * (y + alpha)",
+        exact=False, check=_celu_check, sample=(1.3,),
         numpy=_in64(lambda x, a: np.where(x > 0, x, a * np.expm1(x / a))),
         numpy_backward=_in64(lambda g, x, a: np.where(x > 0, g, g * np.exp(x / a))),
         numpy_backward_y=lambda g, y, a: np.where(
@@ -563,6 +566,7 @@ array([-1.26424112,  1.        ])""",
 array([-1.11133074,  1.05070099])""",
         torch_skip_nan=True,  # its gradient passes g for a NaN x (x <= 0 is false)
         forward="selu", backward="selu_grad", y=True, backward_y="selu_grad_y",
+        y_rule="g * scale if y > 0 else g * (y + scale * alpha)",
         exact=False,
         numpy=_in64(lambda x: np.where(x > 0, SELU_SCALE * x,
                                        SELU_SCALE * SELU_ALPHA * np.expm1(x))),
@@ -810,6 +814,8 @@ def readme_rows():
     for op in ELEMENTWISE:
         lines.append(f"| `{op.name}({signature(op, False)})` | `{op.rule}` |")
         y = "; `y=` (the forward output) gives the same" if op.y else ""
+        if op.y_rule:
+            y = f"; `y=` (the forward output): `{op.y_rule}` in the data dtype"
         lines.append(f"| `{op.name}_backward({signature(op, True)})` | "
                      f"`{op.grad_rule}`, `g` = `grad_output`{y} |")
     lines.append(README_END)
