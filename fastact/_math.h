@@ -607,43 +607,33 @@ FASTACT_MATH double fastact_softplus_grad(double g, double x, double beta, int h
    in double-double, and zlo times the derivative (summed alongside);
    about 0.7 ulp (tests/accuracy.py). */
 FASTACT_MATH double fastact_erfcx_dd(double t, double* lo) {
+    /* erfcx(t) (t + 2) in z, highest degree first (docs/fits.py) */
+    static const double c[27] = {
+        0x1.596877110afefp-29, 0x1.2735f74279980p-29, -0x1.5a45630156d0ap-26,
+        -0x1.c9527d233dbe6p-26, 0x1.01a974790c1c5p-24, 0x1.2c497202d616ap-23,
+        -0x1.c3e4ef7e17454p-28, -0x1.8093ce17f306fp-22, -0x1.30c56fd442c94p-21,
+        0x1.e6fc549aa0219p-26, 0x1.0c598f305d1b1p-19, 0x1.e724afaf6150cp-19,
+        -0x1.2dd46b2be6392p-20, -0x1.0e5f7edaf2cdfp-16, -0x1.6c01e59722616p-16,
+        0x1.1e7327f5e1fb5p-15, 0x1.2efa2b097caddp-13, 0x1.20549f16b27b3p-15,
+        -0x1.5ba4384a6030fp-11, -0x1.b6fbfa8ac510cp-11, 0x1.9517bb705147ap-9,
+        0x1.a89eaffa38120p-8, -0x1.606e4155297f3p-6, -0x1.2a88e6107eee1p-5,
+        0x1.1e2deea6b1173p-2, -0x1.5fd386754eff5p-1, 0x1.058671b52c776p+0};
     fastact_dd nu = fastact_two_sum(t, -2.0), de = fastact_two_sum(t, 2.0);
     double z = nu.hi / de.hi;
     fastact_dd zq = fastact_two_prod(z, de.hi);
     double zlo = (((nu.hi - zq.hi) - zq.lo) + nu.lo - z * de.lo) / de.hi;
-    double p = 0x1.596877110afefp-29, dp = 0.0;
-    dp = dp * z + p; p = p * z + 0x1.2735f74279980p-29;
-    dp = dp * z + p; p = p * z - 0x1.5a45630156d0ap-26;
-    dp = dp * z + p; p = p * z - 0x1.c9527d233dbe6p-26;
-    dp = dp * z + p; p = p * z + 0x1.01a974790c1c5p-24;
-    dp = dp * z + p; p = p * z + 0x1.2c497202d616ap-23;
-    dp = dp * z + p; p = p * z - 0x1.c3e4ef7e17454p-28;
-    dp = dp * z + p; p = p * z - 0x1.8093ce17f306fp-22;
-    dp = dp * z + p; p = p * z - 0x1.30c56fd442c94p-21;
-    dp = dp * z + p; p = p * z + 0x1.e6fc549aa0219p-26;
-    dp = dp * z + p; p = p * z + 0x1.0c598f305d1b1p-19;
-    dp = dp * z + p; p = p * z + 0x1.e724afaf6150cp-19;
-    dp = dp * z + p; p = p * z - 0x1.2dd46b2be6392p-20;
-    dp = dp * z + p; p = p * z - 0x1.0e5f7edaf2cdfp-16;
-    dp = dp * z + p; p = p * z - 0x1.6c01e59722616p-16;
-    dp = dp * z + p; p = p * z + 0x1.1e7327f5e1fb5p-15;
-    dp = dp * z + p; p = p * z + 0x1.2efa2b097caddp-13;
-    dp = dp * z + p; p = p * z + 0x1.20549f16b27b3p-15;
-    dp = dp * z + p; p = p * z - 0x1.5ba4384a6030fp-11;
-    dp = dp * z + p; p = p * z - 0x1.b6fbfa8ac510cp-11;
-    dp = dp * z + p; p = p * z + 0x1.9517bb705147ap-9;
-    dp = dp * z + p; p = p * z + 0x1.a89eaffa38120p-8;
-    dp = dp * z + p; p = p * z - 0x1.606e4155297f3p-6;
-    dp = dp * z + p; p = p * z - 0x1.2a88e6107eee1p-5;
-    double plo = 0.0;
-    static const double tail[3] = {0x1.1e2deea6b1173p-2, -0x1.5fd386754eff5p-1, 0x1.058671b52c776p+0};
-    for (int i = 0; i < 3; i++) {
+    double p = c[0], dp = 0.0, plo = 0.0;
+    for (int i = 1; i < 24; i++) {  /* Horner, with the derivative alongside */
+        dp = dp * z + p;
+        p = p * z + c[i];
+    }
+    for (int i = 24; i < 27; i++) { /* the last three steps in double-double */
         dp = dp * z + p;
         fastact_dd a = fastact_two_prod(p, z);
-        fastact_dd b = fastact_two_sum(a.hi, tail[i]);
-        fastact_dd c = fastact_two_sum(b.hi, b.lo + (a.lo + plo * z));
-        p = c.hi;
-        plo = c.lo;
+        fastact_dd b = fastact_two_sum(a.hi, c[i]);
+        fastact_dd r = fastact_two_sum(b.hi, b.lo + (a.lo + plo * z));
+        p = r.hi;
+        plo = r.lo;
     }
     plo += dp * zlo;
     double q = p / de.hi;

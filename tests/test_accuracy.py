@@ -63,49 +63,33 @@ def test_gelu_tail_cancellation_is_seen():
     assert acc.measure(good, "gelu", ("none",), np.float32, x)[0] <= 0.5 + 1e-6
 
 
-def test_expm1_core_accuracy_and_bits():
-    """The vectorised expm1 core (fastact/_math.h): <= 1 float64 ULP on a
-    sweep of the whole range, the same bits at every SIMD level."""
+@pytest.mark.parametrize("core,lo,hi,extra,ref", [
+    ("expm1", -800.0, 800.0, [0.0, 709.78, 709.7827], "expm1"),
+    ("exp", -760.0, 720.0, [-745.13, -745.14, -745.2, -708.4, 709.78, 709.7827, 709.79], "exp"),
+])
+def test_float64_exp_cores_accuracy_and_bits(core, lo, hi, extra, ref):
+    """The vectorised exp and expm1 cores of fastact/_math.h (float64): <= 1
+    ULP from the subnormal range to the overflow edge, the same bits at
+    every SIMD level, the limits at +-inf and NaN."""
     mp = pytest.importorskip("mpmath")
     from fastact import _simd
 
     mp.mp.prec = 120
-    x = np.concatenate([acc.sweep(np.float64, -800.0, 800.0, 1500),
-                        [np.nan, np.inf, -np.inf, 0.0, 709.78, 709.7827]])
+    x = np.concatenate([acc.sweep(np.float64, lo, hi, 1500), extra])
     results = []
     for level in _simd.supported():
         out = np.empty_like(x)
-        _simd.load(level)._math_core("expm1", x, out)
+        _simd.load(level)._math_core(core, x, out)
         results.append(out)
     for r in results[1:]:
         assert r.tobytes() == results[0].tobytes()
-    want = np.array([float(mp.expm1(mp.mpf(float(v)))) if np.isfinite(v) else np.expm1(v)
-                     for v in x])
-    assert acc.ulp_error(results[0], want, np.float64).max() <= 1.0
-
-
-def test_exp_core_accuracy_and_bits():
-    """The vectorised exp core: <= 1 float64 ULP from the subnormal range to
-    the overflow edge, the same bits at every SIMD level."""
-    mp = pytest.importorskip("mpmath")
-    from fastact import _simd
-
-    mp.mp.prec = 120
-    x = np.concatenate([acc.sweep(np.float64, -760.0, 720.0, 1500),
-                        [-745.13, -745.14, -745.2, -708.4, 709.78, 709.7827, 709.79]])
-    results = []
-    for level in _simd.supported():
-        out = np.empty_like(x)
-        _simd.load(level)._math_core("exp", x, out)
-        results.append(out)
-    for r in results[1:]:
-        assert r.tobytes() == results[0].tobytes()
-    want = np.array([float(mp.exp(mp.mpf(float(v)))) for v in x])
+    want = np.array([float(getattr(mp, ref)(mp.mpf(float(v)))) for v in x])
     assert acc.ulp_error(results[0], want, np.float64).max() <= 1.0
     edge = np.array([np.nan, np.inf, -np.inf, -1e308, 1e308])
     out = np.empty_like(edge)
-    _simd.kernels._math_core("exp", edge, out)
-    assert np.isnan(out[0]) and out[1] == np.inf and out[2] == 0 and out[3] == 0
+    _simd.kernels._math_core(core, edge, out)
+    low = -1.0 if core == "expm1" else 0.0
+    assert np.isnan(out[0]) and out[1] == np.inf and out[2] == low and out[3] == low
     assert out[4] == np.inf
 
 
