@@ -623,10 +623,22 @@ FASTACT_MATH double fastact_erfcx_dd(double t, double* lo) {
     fastact_dd zq = fastact_two_prod(z, de.hi);
     double zlo = (((nu.hi - zq.hi) - zq.lo) + nu.lo - z * de.lo) / de.hi;
     double p = c[0], dp = 0.0, plo = 0.0;
+    /* Both loops must unroll completely: the op's loop around them is the one
+       that vectorizes. */
+#if defined(__clang__)
+#pragma clang loop unroll(full)
+#elif defined(__GNUC__)
+#pragma GCC unroll 32
+#endif
     for (int i = 1; i < 24; i++) {  /* Horner, with the derivative alongside */
         dp = dp * z + p;
         p = p * z + c[i];
     }
+#if defined(__clang__)
+#pragma clang loop unroll(full)
+#elif defined(__GNUC__)
+#pragma GCC unroll 4
+#endif
     for (int i = 24; i < 27; i++) { /* the last three steps in double-double */
         dp = dp * z + p;
         fastact_dd a = fastact_two_prod(p, z);
