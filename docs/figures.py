@@ -34,7 +34,8 @@ def _panels(x, ones):
     for op in _ops.ELEMENTWISE:
         values = _ops.bench_values(op)
         kw = dict(zip((p.name for p in op.params), values))
-        args = ", ".join(f"{p.name}={v:g}" for p, v in zip(op.params, values))
+        args = ", ".join(f"{p.name}={v!r}" if isinstance(v, str) else f"{p.name}={v:g}"
+                         for p, v in zip(op.params, values))
         panels.append((f"{op.name}({args})" if args else op.name,
                        [("", getattr(fastact, op.name)(x, *values),
                          getattr(fastact, op.name + "_backward")(ones, x, **kw))]))
