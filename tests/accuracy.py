@@ -273,8 +273,9 @@ def rounded(params, dtype):
     return tuple(v if isinstance(v, str) else float(np.dtype(dtype).type(v)) for v in params)
 
 
-def implementations():
-    """lib -> {op name: (forward(x, *params), backward(g, x, *params))}."""
+def implementations(libs=("fastact", "torch", "numpy")):
+    """lib -> {op name: (forward(x, *params), backward(g, x, *params))}, for
+    the libraries asked for (PyTorch where importable)."""
     import fastact
     from fastact import _ops
 
@@ -287,6 +288,8 @@ def implementations():
                       g, x, **dict(zip(names(op), p))))
         for op in _ops.ELEMENTWISE if not op.exact}}
     try:
+        if "torch" not in libs:
+            raise ImportError
         import torch
 
         def t(a):
@@ -299,10 +302,11 @@ def implementations():
             for op in _ops.ELEMENTWISE if not op.exact}
     except ImportError:
         pass
-    impls["numpy"] = {
-        op.name: (lambda x, *p, op=op: _np_call(op.bench, x, p),
-                  lambda g, x, *p, op=op: _np_call(op.bench_backward, (g, x), p))
-        for op in _ops.ELEMENTWISE if not op.exact}
+    if "numpy" in libs:
+        impls["numpy"] = {
+            op.name: (lambda x, *p, op=op: _np_call(op.bench, x, p),
+                      lambda g, x, *p, op=op: _np_call(op.bench_backward, (g, x), p))
+            for op in _ops.ELEMENTWISE if not op.exact}
     return impls
 
 

@@ -105,18 +105,9 @@ SWEEPS = {np.float32: [(None, None, 1_000_000), (-30.0, 30.0, 300_000)],
 @pytest.mark.parametrize("case", acc.cases(), ids=lambda c: c[0])
 def test_smooth_op_within_its_bounds(case, dtype):
     label, name, params = case
-    fwd, bwd = acc.implementations()["fastact"][name]
+    fwd, bwd = acc.implementations(["fastact"])["fastact"][name]
     for lo, hi, points in SWEEPS[dtype]:
         x, g = acc.inputs(dtype, points, lo, hi)
         for direction, gg, f in (("forward", None, fwd), ("backward", g, bwd)):
             err, at, ok = acc.measure(f, name, params, dtype, x, gg)
             assert ok, f"{label} {direction} {np.dtype(dtype)}: {err:.3g} ULP at x = {at!r}"
-
-
-def test_harness_sees_pytorchs_errors(torch):
-    """The table's PyTorch column is measured, not assumed: its float32 GELU
-    loses the lower tail (what the issue that asked for these ops reported)."""
-    impls = acc.implementations()
-    x = acc.sweep(np.float32, -10.0, -6.0, 2000)
-    err, at, ok = acc.measure(impls["torch"]["gelu"][0], "gelu", ("none",), np.float32, x)
-    assert not ok and err > 1e3
