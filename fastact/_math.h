@@ -541,19 +541,26 @@ FASTACT_MATH double fastact_mish_grad(double g, double x, int hi) {
     return x != x ? x : (x > 800.0 ? g : y);
 }
 
+/* z = beta * x, and for float64 data *zlo = its rounding error (beta x =
+   z + zlo exactly) where it can matter, |z| < 800; x clamped to +-1e300. */
+FASTACT_MATH double fastact_softplus_arg(double x, double beta, int hi, double* zlo) {
+    double xc = x < -1e300 ? -1e300 : (x > 1e300 ? 1e300 : x);
+    double z = beta * xc;
+    *zlo = 0.0;
+    if (hi) {
+        int ok = fastact_splittable(fastact_abs(z) < 800.0 ? fastact_max(fastact_abs(xc),
+                                                                          fastact_abs(beta))
+                                                           : HUGE_VAL);
+        *zlo = fastact_two_prod(ok ? xc : 0.0, ok ? beta : 0.0).lo;
+    }
+    return z;
+}
+
 /* Softplus: log1p(exp(z)) / beta, z = beta * x (exact as z + zlo when hi),
    as max(z, 0) + log1p(exp(-|z|)): nothing overflows; the caller takes x
    itself above the threshold. */
 FASTACT_MATH double fastact_softplus(double x, double beta, int hi) {
-    double xc = x < -1e300 ? -1e300 : (x > 1e300 ? 1e300 : x);
-    double z = beta * xc, zlo = 0.0;
-    if (hi) {
-        /* only where it can matter: |z| < 800 */
-        int ok = fastact_splittable(fastact_abs(z) < 800.0 ? fastact_max(fastact_abs(xc),
-                                                                          fastact_abs(beta))
-                                                           : HUGE_VAL);
-        zlo = fastact_two_prod(ok ? xc : 0.0, ok ? beta : 0.0).lo;
-    }
+    double zlo, z = fastact_softplus_arg(x, beta, hi, &zlo);
     double a = z < 0 ? -z : z;
     double e = fastact_exp(-a, hi);
     double l = fastact_log1p_unit(e, hi);
@@ -573,15 +580,7 @@ FASTACT_MATH double fastact_softplus(double x, double beta, int hi) {
 }
 
 FASTACT_MATH double fastact_softplus_grad(double g, double x, double beta, int hi) {
-    double xc = x < -1e300 ? -1e300 : (x > 1e300 ? 1e300 : x);
-    double z = beta * xc, zlo = 0.0;
-    if (hi) {
-        /* only where it can matter: |z| < 800 */
-        int ok = fastact_splittable(fastact_abs(z) < 800.0 ? fastact_max(fastact_abs(xc),
-                                                                          fastact_abs(beta))
-                                                           : HUGE_VAL);
-        zlo = fastact_two_prod(ok ? xc : 0.0, ok ? beta : 0.0).lo;
-    }
+    double zlo, z = fastact_softplus_arg(x, beta, hi, &zlo);
     fastact_sig s = fastact_sig_parts(z, zlo, hi);
     double sp = fastact_quot(z >= 0 ? 1.0 : s.e, z >= 0 ? 0.0 : s.elo, s.d, s.dlo, hi);
     double y = g * sp;
