@@ -48,8 +48,8 @@ def test_references_agree_with_known_values():
 
 
 def test_gelu_tail_cancellation_is_seen():
-    """The harness sees the error issue 10 reports: the naive 1 + erf form of
-    GELU loses everything below about -5.5 in float32."""
+    """The harness sees what the naive 1 + erf form of GELU does: in float32
+    it loses everything below about -5.5 (1 + erf cancels)."""
     from scipy import special
 
     naive = lambda v, *p: v * (special.erf(v / np.float32(math.sqrt(2))) + 1) / 2  # noqa: E731
