@@ -77,16 +77,8 @@ def ulp(exact, dtype):
 
 def ulp_error(got, exact, dtype):
     """|got - exact| in ULPs of exact; both NaN counts 0, one NaN inf;
-    infinities must match."""
-    got = np.asarray(got, np.float64)
-    exact = np.asarray(exact, np.float64)
-    with np.errstate(over="ignore", invalid="ignore"):
-        rounded = exact.astype(dtype).astype(np.float64)  # inf where exact overflows
-        err = np.abs(got - exact) / ulp(exact, dtype)
-    both_nan = np.isnan(got) & np.isnan(exact)
-    same_inf = np.isinf(got) & (got == rounded)
-    err = np.where(both_nan | same_inf, 0.0, err)
-    return np.where(np.isnan(err), np.inf, err)
+    infinities must match (errors() with no low part)."""
+    return errors(got, (np.asarray(exact, np.float64), 0.0), dtype)
 
 
 # --------------------------------------------------------------------------
@@ -233,7 +225,9 @@ def exact(name, x, dtype, backward=False, params=(), g=None):
 
 
 def errors(got, ref, dtype):
-    """ULP errors of got against the exact (hi, lo) pair."""
+    """ULP errors of got against the exact value hi + lo, in ULPs of hi; both
+    NaN counts 0, one NaN inf; infinities must match (an exact value that
+    overflows the dtype is matched by its infinity)."""
     hi, lo = ref
     got = np.asarray(got, np.float64)
     with np.errstate(all="ignore"):
