@@ -170,7 +170,8 @@ def _kernel_extension(name, source):
         name,
         [source],
         include_dirs=[np.get_include(), "fastact"],
-        depends=["fastact/_support.h", "fastact/_math.h", "fastact/_runtime.pxd"],
+        depends=["fastact/_support.h", "fastact/_math.h", "fastact/_maxout.h",
+                 "fastact/_runtime.pxd"],
         define_macros=[("NPY_NO_DEPRECATED_API", "NPY_1_7_API_VERSION")],
     )
 

@@ -69,6 +69,31 @@ cdef extern from "_support.h":
     const char* FASTACT_BUILD_FLAGS
 
 
+# Maxout over contiguous groups of 2 and 4 in explicit vectors
+# (fastact/_maxout.h): each returns how many groups of [0, n) it did, from
+# the first (a multiple of the vector length; 0 where the compiler has no
+# generic vectors); the scalar loops below do the rest.
+cdef extern from "_maxout.h":
+    Py_ssize_t fastact_maxout2_f32(const float* x, float* y, Py_ssize_t* idx,
+                                   Py_ssize_t n) noexcept nogil
+    Py_ssize_t fastact_maxout4_f32(const float* x, float* y, Py_ssize_t* idx,
+                                   Py_ssize_t n) noexcept nogil
+    Py_ssize_t fastact_maxout2_f64(const double* x, double* y, Py_ssize_t* idx,
+                                   Py_ssize_t n) noexcept nogil
+    Py_ssize_t fastact_maxout4_f64(const double* x, double* y, Py_ssize_t* idx,
+                                   Py_ssize_t n) noexcept nogil
+    Py_ssize_t fastact_maxout2_grad_f32(const float* g, const float* x, const Py_ssize_t* idx,
+                                        float* out, Py_ssize_t n) noexcept nogil
+    Py_ssize_t fastact_maxout4_grad_f32(const float* g, const float* x, const Py_ssize_t* idx,
+                                        float* out, Py_ssize_t n) noexcept nogil
+    Py_ssize_t fastact_maxout2_grad_f64(const double* g, const double* x,
+                                        const Py_ssize_t* idx, double* out,
+                                        Py_ssize_t n) noexcept nogil
+    Py_ssize_t fastact_maxout4_grad_f64(const double* g, const double* x,
+                                        const Py_ssize_t* idx, double* out,
+                                        Py_ssize_t n) noexcept nogil
+
+
 # --------------------------------------------------------------------------
 # Work partition. Arrays of at most SERIAL_THRESHOLD elements never enter a
 # parallel region: entering one costs ~1 us idle and up to a scheduler slice
@@ -821,9 +846,54 @@ cdef inline void _maxout_groups_k(const floating* x, floating* y, Py_ssize_t* id
         _maxout_groups(x, y, idx, r0, r1, k, with_idx)
 
 
+cdef inline Py_ssize_t _maxout_vector(const floating* x, floating* y, Py_ssize_t* idx,
+                                      Py_ssize_t r0, Py_ssize_t r1, Py_ssize_t k) noexcept nogil:
+    # Groups r0.. of k = 2 or 4 in explicit vectors: returns where they stopped.
+    cdef Py_ssize_t* i = idx
+    if idx != NULL:
+        i = idx + r0
+    if floating is float:
+        if k == 2:
+            return r0 + fastact_maxout2_f32(x + 2 * r0, y + r0, i, r1 - r0)
+        if k == 4:
+            return r0 + fastact_maxout4_f32(x + 4 * r0, y + r0, i, r1 - r0)
+    else:
+        if k == 2:
+            return r0 + fastact_maxout2_f64(x + 2 * r0, y + r0, i, r1 - r0)
+        if k == 4:
+            return r0 + fastact_maxout4_f64(x + 4 * r0, y + r0, i, r1 - r0)
+    return r0
+
+
+cdef inline Py_ssize_t _maxout_grad_vector(const floating* g, const floating* x,
+                                           const Py_ssize_t* idx, floating* out,
+                                           Py_ssize_t r0, Py_ssize_t r1,
+                                           Py_ssize_t k) noexcept nogil:
+    # The gradient of groups r0.. of k = 2 or 4 in explicit vectors, the
+    # winners from x or (x NULL) idx: returns where they stopped.
+    cdef const floating* xr = x
+    cdef const Py_ssize_t* i = idx
+    if x != NULL:
+        xr = x + k * r0
+    if idx != NULL:
+        i = idx + r0
+    if floating is float:
+        if k == 2:
+            return r0 + fastact_maxout2_grad_f32(g + r0, xr, i, out + 2 * r0, r1 - r0)
+        if k == 4:
+            return r0 + fastact_maxout4_grad_f32(g + r0, xr, i, out + 4 * r0, r1 - r0)
+    else:
+        if k == 2:
+            return r0 + fastact_maxout2_grad_f64(g + r0, xr, i, out + 2 * r0, r1 - r0)
+        if k == 4:
+            return r0 + fastact_maxout4_grad_f64(g + r0, xr, i, out + 4 * r0, r1 - r0)
+    return r0
+
+
 cdef void _maxout_groups_any_k(const floating* x, floating* y, Py_ssize_t* idx,
                                Py_ssize_t r0, Py_ssize_t r1, Py_ssize_t k) noexcept nogil:
-    # Two inlined copies, so with_idx is a constant in each.
+    r0 = _maxout_vector(x, y, idx, r0, r1, k)
+    # The tail: two inlined copies, so with_idx is a constant in each.
     if idx == NULL:
         _maxout_groups_k(x, y, idx, r0, r1, k, False)
     else:
@@ -842,7 +912,7 @@ cdef void _maxout_grad_groups_any_k(const floating* g, const floating* x,
     cdef Py_ssize_t arg_buf[ARGMAX_TILE]
     cdef const Py_ssize_t* arg
     cdef Py_ssize_t t0, t1, r
-    t0 = r0
+    t0 = _maxout_grad_vector(g, x, idx, out, r0, r1, k)
     while t0 < r1:
         t1 = min(t0 + <Py_ssize_t>ARGMAX_TILE, r1)
         if idx != NULL:

@@ -1,5 +1,7 @@
 """maxout and maxout_backward against the NumPy twins: every axis, k in 1..5,
 exact ties, NaN groups, layouts, threads, indices, in place."""
+import itertools
+
 import numpy as np
 import pytest
 
@@ -132,6 +134,39 @@ def test_tie_and_nan_rules():
     expected = np.zeros_like(x)
     expected[np.arange(5), idx[:, 0]] = g[:, 0]
     assert_same(grad, expected)
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+@pytest.mark.parametrize("k", [2, 3, 4])
+def test_every_group_of_edge_values_bit_for_bit(k, dtype):
+    # Every group of k drawn from ties, signed zeros, two NaN payloads and
+    # infinities, at every length (vector bodies and scalar tails) and
+    # start (unaligned): the output is the bits of the element np.argmax
+    # picks, and both backward paths put g there and +0.0 elsewhere.
+    itype = np.uint32 if dtype == np.float32 else np.uint64
+    quiet = np.array(np.nan, dtype)
+    payload = (quiet.view(itype) | itype(1)).view(dtype)
+    values = np.array([1.0, 2.0, quiet, -1.0, 0.0, -0.0, np.inf, -np.inf, payload], dtype)
+    combos = np.array(list(itertools.product(range(values.size), repeat=k)))
+    pool = values[combos[np.random.default_rng(k).permutation(len(combos))]].reshape(-1)
+    for m in [*range(0, 41), len(combos)]:
+        for start in (0, 1):
+            x = pool[start * k:(start + m) * k]
+            groups = x.reshape(-1, k)
+            idx_ref = np.argmax(groups, axis=1)
+            y, idx = fastact.maxout(x, k, return_indices=True)
+            np.testing.assert_array_equal(idx, idx_ref)
+            picked = np.take_along_axis(groups, idx_ref[:, None], 1)[:, 0]
+            assert_bits(y, picked)
+            assert_bits(fastact.maxout(x, k), picked)
+            g = np.arange(1, len(groups) + 1, dtype=dtype)
+            expected = np.zeros_like(groups)
+            np.put_along_axis(expected, idx_ref[:, None], g[:, None], 1)
+            assert_bits(fastact.maxout_backward(g, k, x), expected.reshape(-1))
+            assert_bits(fastact.maxout_backward(g, k, indices=idx), expected.reshape(-1))
+            xc = x.copy()
+            fastact.maxout_backward(g, k, xc, out=xc)
+            assert_bits(xc, expected.reshape(-1))
 
 
 def test_indices_of_any_integer_dtype():
