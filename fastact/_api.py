@@ -444,6 +444,14 @@ def _prelu(g, x, weight, out, axis, n_threads, grad_weight_dtype=None):
     """Shared body of prelu (g is _FORWARD) and prelu_backward (the weight
     gradient in x's dtype, or in ``grad_weight_dtype``)."""
     nt = effective_n_threads(n_threads)
+    backward = g is not _FORWARD
+    plan = None
+    if grad_weight_dtype is None:
+        plan = _runtime.prelu_plan(g if backward else None, x, weight, axis, out, backward)
+    if plan is not None:  # the common call, checked and allocated in C
+        dst, grad_w, C, inner = plan
+        _kernels.prelu(g if backward else None, x, weight, dst, grad_w, C, inner, nt)
+        return (dst, grad_w) if backward else dst
     x = as_data(x, "x")
     if g is _FORWARD:
         g = None
@@ -588,15 +596,6 @@ def _on_0d(func, a, out, axis, k, **kwargs):
     return final if len(final) > 1 else final[0]
 
 
-def _apart_and_contiguous(x, *outs):
-    """Every given out is C-contiguous and shares no memory with x."""
-    for o in outs:
-        if o is not None and (not _runtime.layout(o) & _runtime.LAYOUT_C
-                              or _runtime.overlap(x, o)):
-            return False
-    return True
-
-
 def maxout(x, k, axis=-1, out=None, *, return_indices=False, n_threads=None):
     """Maxout: the maximum of each group of ``k`` consecutive elements along ``axis``.
 
@@ -638,6 +637,12 @@ def maxout(x, k, axis=-1, out=None, *, return_indices=False, n_threads=None):
     (array([3., 2.]), array([1, 0]))
     """
     nt = effective_n_threads(n_threads)
+    y_out, i_out = _out_pair(out, return_indices, "return_indices", "indices_out")
+    plan = _runtime.maxout_plan(x, k, axis, y_out, i_out, return_indices)
+    if plan is not None:  # the common call, checked and allocated in C
+        y, idx, inner = plan
+        _kernels.maxout(x, y, idx, k, inner, nt)
+        return (y, idx) if return_indices else y
     x = as_data(x, "x")
     k = check_k(k)
     if x.ndim == 0:
@@ -647,20 +652,12 @@ def maxout(x, k, axis=-1, out=None, *, return_indices=False, n_threads=None):
     if x.shape[ax] % k:
         raise ValueError(f"k={k} does not divide x.shape[{axis}] = {x.shape[ax]}")
     y_shape = x.shape[:ax] + (x.shape[ax] // k,) + x.shape[ax + 1:]
-    y_out, i_out = _out_pair(out, return_indices, "return_indices", "indices_out")
     if y_out is not None:
         check_out(y_out, y_shape, x.dtype)
     if i_out is not None:
         check_out(i_out, y_shape, np.intp, "indices_out")
         if y_out is not None and _runtime.overlap(y_out, i_out):
             raise ValueError("y_out and indices_out overlap")
-    if _runtime.plain(x, None, None) and _apart_and_contiguous(x, y_out, i_out):
-        # The common call: C-contiguous, nothing to copy or copy back.
-        y = np.empty(y_shape, x.dtype) if y_out is None else y_out
-        idx = i_out if i_out is not None or not return_indices else np.empty(y_shape, np.intp)
-        if x.size:
-            _kernels.maxout(x, y, idx, k, math.prod(x.shape[ax + 1:]), nt)
-        return (y, idx) if return_indices else y
     order = pick_order(y_out, x)
     y, y_back = destination(y_out, y_shape, x.dtype, order)
     idx, i_back = (None, None)
@@ -677,6 +674,10 @@ def maxout(x, k, axis=-1, out=None, *, return_indices=False, n_threads=None):
     return y, finish(idx, i_back)
 
 
+def _out_of_range(k):
+    return ValueError(f"indices must lie in 0..{k - 1} (k={k})")
+
+
 def _check_indices(indices, g, k, order, outs):
     """Indices of an integer dtype with g's shape and values in 0..k-1, as a
     contiguous np.intp array; checked before anything is written."""
@@ -687,11 +688,11 @@ def _check_indices(indices, g, k, order, outs):
     same_shape(g, "grad_output", idx, "indices")
     if idx.dtype != np.intp:
         if idx.size and (idx.min() < 0 or idx.max() >= k):
-            raise ValueError(f"indices must lie in 0..{k - 1} (k={k})")
+            raise _out_of_range(k)
         return np.array(idx, dtype=np.intp, order=order)
     idx = source(idx, order, outs)
     if idx.size and _kernels.count_out_of_range(kernel_view(idx, order), k):
-        raise ValueError(f"indices must lie in 0..{k - 1} (k={k})")
+        raise _out_of_range(k)
     return idx
 
 
@@ -726,6 +727,13 @@ def maxout_backward(grad_output, k, x=None, *, indices=None, axis=-1, out=None,
     """
     _exactly_one(x, "x", indices, "indices")
     nt = effective_n_threads(n_threads)
+    plan = _runtime.maxout_backward_plan(grad_output, k, x, indices, axis, out)
+    if plan is not None:  # the common call, checked and allocated in C
+        dst, inner = plan
+        if indices is not None and _kernels.count_out_of_range(indices, k):
+            raise _out_of_range(k)
+        _kernels.maxout_backward(grad_output, x, indices, dst, k, inner, nt)
+        return dst
     g = as_data(grad_output, "grad_output")
     k = check_k(k)
     if g.ndim == 0 or (x is not None and np.ndim(x) == 0):

@@ -57,6 +57,7 @@
 # race on a cell, which can only change a decision, never a result (results
 # are bitwise identical for any thread count).
 
+from cpython.pyport cimport PY_SSIZE_T_MAX
 from libc.stdlib cimport calloc, free
 
 cimport numpy as cnp
@@ -546,3 +547,187 @@ cdef int _overlap(cnp.ndarray a, cnp.ndarray b):
                 return 2
         return 1
     return 2
+
+
+# --------------------------------------------------------------------------
+# Maxout's common calls, planned in C: an exact, aligned, C-contiguous float
+# array, an int k and axis that fit it, and outputs (if any) that are exact
+# ndarrays of the right dtype and shape, C-contiguous, writeable and apart
+# from the inputs. Anything else returns None and the caller's general path
+# (which raises every error of the contract) takes the call. At n <= ~4096
+# the Python checks cost several times the kernel; these cost ~0.1 us.
+
+cdef bint _plain_array(object a, int typenum):
+    # An exact, aligned, C-contiguous, native ndarray of typenum.
+    cdef cnp.ndarray arr
+    if not cnp.PyArray_CheckExact(a):
+        return False
+    arr = <cnp.ndarray>a
+    return (cnp.PyArray_TYPE(arr) == typenum and cnp.PyArray_ISNOTSWAPPED(arr)
+            and (cnp.PyArray_FLAGS(arr) & (cnp.NPY_ARRAY_ALIGNED | cnp.NPY_ARRAY_C_CONTIGUOUS))
+            == (cnp.NPY_ARRAY_ALIGNED | cnp.NPY_ARRAY_C_CONTIGUOUS))
+
+
+cdef bint _writeable_apart(object out, cnp.ndarray a, object b):
+    # out is writeable and shares no memory with a, nor with b unless None.
+    cdef cnp.ndarray o = <cnp.ndarray>out
+    if not cnp.PyArray_FLAGS(o) & cnp.NPY_ARRAY_WRITEABLE or _overlap(o, a) != 0:
+        return False
+    return b is None or _overlap(o, <cnp.ndarray>b) == 0
+
+
+cdef bint _grouped_shape(cnp.ndarray small, cnp.ndarray big, int ax, Py_ssize_t k):
+    # small has big's shape with big.shape[ax] // k at ax.
+    cdef int d
+    if cnp.PyArray_NDIM(small) != cnp.PyArray_NDIM(big):
+        return False
+    for d in range(cnp.PyArray_NDIM(big)):
+        if cnp.PyArray_DIM(small, d) * (k if d == ax else 1) != cnp.PyArray_DIM(big, d):
+            return False
+    return True
+
+
+cdef int _grouped_axis(cnp.ndarray big, object k, object axis):
+    # The normalized axis when k (an int >= 1) and axis (an int in range)
+    # group big's non-empty axis exactly; -1 otherwise.
+    cdef int ndim = cnp.PyArray_NDIM(big)
+    cdef Py_ssize_t ax
+    if type(k) is not int or type(axis) is not int or ndim == 0 or cnp.PyArray_SIZE(big) == 0:
+        return -1
+    if not -ndim <= axis < ndim:  # compared as Python ints: no overflow
+        return -1
+    ax = axis
+    if ax < 0:
+        ax += ndim
+    if not 1 <= k <= cnp.PyArray_DIM(big, ax) or cnp.PyArray_DIM(big, ax) % <Py_ssize_t>k:
+        return -1
+    return <int>ax
+
+
+cdef Py_ssize_t _inner(cnp.ndarray a, int ax):
+    cdef Py_ssize_t inner = 1
+    cdef int d
+    for d in range(ax + 1, cnp.PyArray_NDIM(a)):
+        inner *= cnp.PyArray_DIM(a, d)
+    return inner
+
+
+def maxout_plan(object x, object k, object axis, object y_out, object i_out,
+                bint with_indices):
+    """(y, indices or None, inner) for a common maxout call, the outputs
+    given or allocated here; None when the general path must take it."""
+    if not _plain_float(x, -1):
+        return None
+    cdef cnp.ndarray xa = <cnp.ndarray>x
+    cdef int t = cnp.PyArray_TYPE(xa)
+    cdef int ax = _grouped_axis(xa, k, axis)
+    if ax < 0:
+        return None
+    cdef cnp.npy_intp dims[64]   # NumPy 2's NPY_MAXDIMS
+    cdef int d
+    for d in range(cnp.PyArray_NDIM(xa)):
+        dims[d] = cnp.PyArray_DIM(xa, d)
+    dims[ax] //= <Py_ssize_t>k
+    if y_out is None:
+        y_out = cnp.PyArray_EMPTY(cnp.PyArray_NDIM(xa), dims, t, 0)
+    elif not (_plain_array(y_out, t) and _grouped_shape(<cnp.ndarray>y_out, xa, ax, k)
+              and _writeable_apart(y_out, xa, None)):
+        return None
+    if not with_indices:
+        if i_out is not None:
+            return None
+    elif i_out is None:
+        i_out = cnp.PyArray_EMPTY(cnp.PyArray_NDIM(xa), dims, cnp.NPY_INTP, 0)
+    elif not (_plain_array(i_out, cnp.NPY_INTP) and _grouped_shape(<cnp.ndarray>i_out, xa, ax, k)
+              and _writeable_apart(i_out, xa, y_out)):
+        return None
+    return y_out, i_out, _inner(xa, ax)
+
+
+def maxout_backward_plan(object g, object k, object x, object idx, object axis, object out):
+    """(out, inner) for a common maxout_backward call (out given or
+    allocated here; idx, when given, of np.intp, its values not yet
+    checked); None when the general path must take it."""
+    if not _plain_float(g, -1) or (x is None) == (idx is None):
+        return None
+    cdef cnp.ndarray ga = <cnp.ndarray>g
+    cdef int t = cnp.PyArray_TYPE(ga)
+    cdef cnp.npy_intp dims[64]   # NumPy 2's NPY_MAXDIMS
+    cdef int d, ax
+    cdef cnp.ndarray big
+    if x is not None:
+        if not _plain_array(x, t):
+            return None
+        big = <cnp.ndarray>x
+        ax = _grouped_axis(big, k, axis)
+        if ax < 0 or not _grouped_shape(ga, big, ax, k):
+            return None
+        for d in range(cnp.PyArray_NDIM(big)):
+            dims[d] = cnp.PyArray_DIM(big, d)
+    else:
+        if not (_plain_array(idx, cnp.NPY_INTP) and _same_shape(<cnp.ndarray>idx, ga)):
+            return None
+        ax = _grouped_axis(ga, 1, axis)
+        # k as a Python int first: no overflow, and the product fits.
+        if ax < 0 or type(k) is not int or not 1 <= k <= PY_SSIZE_T_MAX // cnp.PyArray_SIZE(ga):
+            return None
+        for d in range(cnp.PyArray_NDIM(ga)):
+            dims[d] = cnp.PyArray_DIM(ga, d)
+        dims[ax] *= <Py_ssize_t>k
+    if out is None:
+        out = cnp.PyArray_EMPTY(cnp.PyArray_NDIM(ga), dims, t, 0)
+    elif not (_plain_array(out, t) and cnp.PyArray_NDIM(<cnp.ndarray>out) == cnp.PyArray_NDIM(ga)
+              and _writeable_apart(out, ga, idx)):
+        return None
+    else:
+        for d in range(cnp.PyArray_NDIM(ga)):
+            if cnp.PyArray_DIM(<cnp.ndarray>out, d) != dims[d]:
+                return None
+        # out may be x itself (the kernels read each block of x before
+        # writing it), but no other view of x's memory.
+        if x is not None and _overlap(<cnp.ndarray>out, <cnp.ndarray>x) == 2:
+            return None
+    return out, _inner(<cnp.ndarray>out, ax)
+
+
+def prelu_plan(object g, object x, object w, object axis, object out, bint backward):
+    """(out, grad_weight or None, C, inner) for a common prelu (backward
+    false) or prelu_backward call: x (and g) exact C-contiguous arrays of
+    two or more dimensions, a 1-D contiguous weight of x's dtype with 1 or
+    x.shape[axis] elements, out given (x or g themselves, or apart from them
+    and from the weight) or allocated here; None when the general path must
+    take the call."""
+    if not _plain_float(x, -1) or backward != (g is not None):
+        return None
+    cdef cnp.ndarray xa = <cnp.ndarray>x
+    cdef int t = cnp.PyArray_TYPE(xa)
+    cdef int ndim = cnp.PyArray_NDIM(xa)
+    cdef Py_ssize_t ax, C, inner, nw
+    if ndim < 2 or cnp.PyArray_SIZE(xa) == 0 or type(axis) is not int:
+        return None
+    if not -ndim <= axis < ndim:  # compared as Python ints: no overflow
+        return None
+    ax = axis
+    if ax < 0:
+        ax += ndim
+    if g is not None and not (_plain_float(g, t) and _same_shape(<cnp.ndarray>g, xa)):
+        return None
+    if not (_plain_array(w, t) and cnp.PyArray_NDIM(<cnp.ndarray>w) == 1):
+        return None
+    nw = cnp.PyArray_SIZE(<cnp.ndarray>w)
+    if nw == 1:  # one shared slope: a single channel
+        C, inner = 1, cnp.PyArray_SIZE(xa)
+    elif nw == cnp.PyArray_DIM(xa, ax):
+        C, inner = nw, _inner(xa, <int>ax)
+    else:
+        return None
+    if out is None:
+        out = cnp.PyArray_EMPTY(ndim, cnp.PyArray_DIMS(xa), t, 0)
+    elif not (_plain_float(out, t) and _same_shape(<cnp.ndarray>out, xa)
+              and cnp.PyArray_FLAGS(<cnp.ndarray>out) & cnp.NPY_ARRAY_WRITEABLE
+              and _overlap(<cnp.ndarray>out, xa) != 2
+              and (g is None or _overlap(<cnp.ndarray>out, <cnp.ndarray>g) != 2)
+              and _overlap(<cnp.ndarray>out, <cnp.ndarray>w) == 0):
+        return None
+    grad_w = cnp.PyArray_EMPTY(1, cnp.PyArray_DIMS(<cnp.ndarray>w), t, 0) if backward else None
+    return out, grad_w, C, inner
