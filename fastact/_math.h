@@ -410,7 +410,8 @@ FASTACT_MATH double fastact_silu(double x, int hi) {
     double pos = fastact_quot(x, 0.0, s.d, s.dlo, hi);
     double neg = fastact_quot(n, nlo, s.d, s.dlo, hi);
     double y = x >= 0 ? pos : neg;
-    return s.tiny ? y * FASTACT_TINY_UNSCALE : y;
+    y = s.tiny ? y * FASTACT_TINY_UNSCALE : y;
+    return x != x ? x : y; /* NaN: the input's bits, whichever path */
 }
 
 /* SiLU's derivative: s (1 + x (1 - s)), s = sigmoid(x), 1 - s = e / (1 + e)
@@ -462,7 +463,8 @@ FASTACT_MATH double fastact_gelu_tanh(double x, int hi) {
     double pos = fastact_quot(x, 0.0, s.d, s.dlo, hi);
     double neg = fastact_quot(n, nlo, s.d, s.dlo, hi);
     double y = z >= 0 ? pos : neg;
-    return s.tiny ? y * FASTACT_TINY_UNSCALE : y;
+    y = s.tiny ? y * FASTACT_TINY_UNSCALE : y;
+    return x != x ? x : y; /* NaN: the input's bits, whichever path */
 }
 
 /* d/dx x sigmoid(z) = s + x s (1 - s) z', z' = K1 + 3 K3 x**2. */
@@ -513,7 +515,8 @@ FASTACT_MATH double fastact_mish(double x, int hi) {
         fastact_dd xt = fastact_two_prod(xc, t);
         y = fastact_splittable(xc) ? xt.hi + (xt.lo + xc * tlo) : y;
     }
-    return tiny ? y * FASTACT_TINY_UNSCALE : y;
+    y = tiny ? y * FASTACT_TINY_UNSCALE : y;
+    return x != x ? x : y; /* NaN: the input's bits, whichever path */
 }
 
 /* Mish's derivative: t + x sigmoid(x) (1 - t**2), 1 - t**2 = 4 (n + 1) /
@@ -769,7 +772,8 @@ FASTACT_MATH double fastact_gelu(double x, int hi) {
         return fastact_gelu_f64(x);
     double e, p = fastact_phi_f32(x, &e);
     double y = x * p;
-    return x < -14.8 ? 0.0 : y;
+    y = x < -14.8 ? 0.0 : y;
+    return x != x ? x : y; /* NaN: the input's bits, whichever path */
 }
 
 /* GELU's derivative: Phi(x) + x phi(x), phi(x) = exp(-x**2 / 2) / sqrt(2 pi). */
