@@ -79,12 +79,18 @@ def _rrelu(name, n, dtype, nt):
         lambda: np.maximum(x, np.multiply(x, s, out=o), out=o)
 
 
-def _prelu(name, n, dtype, nt):
-    """NCHW (4, CHANNELS, L) or channels-last (4, L, CHANNELS), about n elements."""
-    rng = np.random.default_rng(0)
+def prelu_shapes(n):
+    """(name, shape, inner) of the PReLU cases of about n elements: NCHW
+    (4, CHANNELS, L) and channels-last (4, L, CHANNELS); inner: the length
+    after the channel axis."""
     length = max(n // (4 * CHANNELS), 1)
+    return [("prelu", (4, CHANNELS, length), length), ("prelu NHWC", (4, length, CHANNELS), 1)]
+
+
+def _prelu(name, n, dtype, nt):
+    rng = np.random.default_rng(0)
     last = name.endswith("NHWC")
-    shape = (4, length, CHANNELS) if last else (4, CHANNELS, length)
+    shape = prelu_shapes(n)[last][1]
     axis, wb_shape, sum_axes = (-1, (1, 1, -1), (0, 1)) if last else (1, (1, -1, 1), (0, 2))
     x = rng.standard_normal(shape).astype(dtype)
     g = rng.standard_normal(shape).astype(dtype)

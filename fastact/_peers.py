@@ -1,6 +1,7 @@
 """``python -m fastact --peers``: fastact against the other ways to compute
 the same thing, whichever are importable: PyTorch's CPU kernels, Numba
-(``parallel=True`` with ``prange``, or serial for one thread) and numexpr,
+(``parallel=True`` with ``prange``, or serial for one thread and for arrays
+of at most 32768 elements) and numexpr,
 besides the NumPy baseline. None of them is a dependency of fastact.
 
 Every side writes into a preallocated output from unchanged inputs (PReLU in
@@ -18,8 +19,9 @@ SLOPE = 0.01
 SETTLE = 0.005  # seconds between samples, so no runtime's spinning threads linger
 OPS = (*(name for op in _ops.ELEMENTWISE for name in op.functions),
        "rrelu", "rrelu (training)", "rrelu_backward (training)",
-       "prelu", "prelu_backward", "maxout k=2", "maxout+indices k=2", "maxout_backward k=2",
-       "maxout k=4", "maxout_backward k=4")
+       "prelu", "prelu_backward", "prelu NHWC", "prelu_backward NHWC",
+       *(f"{op} k={k}" for k in (2, 4) for op in
+         ("maxout", "maxout+indices", "maxout_backward", "maxout_backward (x)")))
 
 
 def available():
@@ -53,18 +55,20 @@ def _torch_cases(n, dtype, n_threads):
     cases["rrelu (training)"] = lambda: aten.rrelu_with_noise.out(x, noise, 0.125, 1 / 3,
                                                                   True, out=o)
     cases["rrelu_backward (training)"] = lambda: torch.mul(g, noise, out=o)
-    length = max(n // (4 * _bench.CHANNELS), 1)
-    xp = torch.from_numpy(rng.standard_normal((4, _bench.CHANNELS, length)).astype(dtype))
-    gp = torch.from_numpy(rng.standard_normal(tuple(xp.shape)).astype(dtype))
     w = torch.from_numpy(rng.uniform(0, 0.3, _bench.CHANNELS).astype(dtype))
-    cases["prelu"] = lambda: torch.nn.functional.prelu(xp, w)
     wv = w.view(-1, 1)
+    for name, shape, inner in _bench.prelu_shapes(n):
+        xp = torch.from_numpy(rng.standard_normal(shape).astype(dtype))
+        gp = torch.from_numpy(rng.standard_normal(shape).astype(dtype))
+        if inner == 1:  # channels-last data, seen as NCL (PyTorch's channel axis is 1)
+            xp, gp = xp.permute(0, 2, 1), gp.permute(0, 2, 1)
+        cases[name] = lambda xp=xp: torch.nn.functional.prelu(xp, w)
 
-    def prelu_bwd():  # what F.prelu's autograd does: the kernel, then the weight sum
-        gi, gw = aten._prelu_kernel_backward(gp, xp, wv)
-        return gi, gw.sum((0, 2))
+        def prelu_bwd(xp=xp, gp=gp):  # what F.prelu's autograd does: the kernel, the weight sum
+            gi, gw = aten._prelu_kernel_backward(gp, xp, wv)
+            return gi, gw.sum((0, 2))
 
-    cases["prelu_backward"] = prelu_bwd
+        cases[name.replace("prelu", "prelu_backward")] = prelu_bwd
     for k in (2, 4):
         m = max(n - n % k, k)
         xm = x[:m].view(-1, k) if m <= n else torch.zeros(m, dtype=x.dtype).view(-1, k)
@@ -78,10 +82,16 @@ def _torch_cases(n, dtype, n_threads):
             om.zero_()
             om.view(-1, k).scatter_(1, idx_ref.view(-1, 1), gm.view(-1, 1))
 
+        def bwd_x(xm=xm, gm=gm, om=om, y=y, idx=idx, k=k):  # the argmax, then the scatter
+            torch.max(xm, dim=1, out=(y, idx))
+            om.zero_()
+            om.view(-1, k).scatter_(1, idx.view(-1, 1), gm.view(-1, 1))
+
         cases[f"maxout k={k}"] = lambda xm=xm, y=y: torch.amax(xm, dim=1, out=y)
         cases[f"maxout+indices k={k}"] = lambda xm=xm, y=y, idx=idx: torch.max(
             xm, dim=1, out=(y, idx))
         cases[f"maxout_backward k={k}"] = bwd
+        cases[f"maxout_backward (x) k={k}"] = bwd_x
     return cases
 
 
@@ -119,16 +129,60 @@ def _numba_kernels(parallel):
             o[i] = g[i] if x[i] > 0 else s * g[i]
 
     @jit
-    def maxout(x, k, y):
+    def maxout(x, k, y, idx):  # idx of size 0: no indices
         for r in rng_(y.size):
             best = x[r * k]
+            bi = 0
             for t in range(1, k):
                 v = x[r * k + t]
                 if v > best or (v != v and best == best):
                     best = v
+                    bi = t
             y[r] = best
+            if idx.size:
+                idx[r] = bi
 
-    _NUMBA[parallel] = (relu, leaky, relu_bwd, leaky_bwd, maxout)
+    @jit
+    def maxout_bwd(g, x, idx, k, o):  # the winners from x, or from idx if x is empty
+        for r in rng_(g.size):
+            bi = 0
+            if x.size:
+                best = x[r * k]
+                for t in range(1, k):
+                    v = x[r * k + t]
+                    if v > best or (v != v and best == best):
+                        best = v
+                        bi = t
+            else:
+                bi = idx[r]
+            for t in range(k):
+                o[r * k + t] = g[r] if t == bi else 0
+
+    @jit
+    def prelu(x, w, inner, o):  # x as (outer, C, inner), flat
+        C = w.size
+        for j in rng_(x.size // (C * inner)):
+            for c in range(C):
+                for i in range(j * C * inner + c * inner, (j * C + c + 1) * inner):
+                    v = x[i]
+                    o[i] = v if v > 0 else w[c] * v
+
+    @jit
+    def prelu_bwd(g, x, w, inner, o, gw):  # gw: float64 partial sums per outer block
+        C = w.size
+        for j in rng_(x.size // (C * inner)):
+            for c in range(C):
+                acc = 0.0
+                for i in range(j * C * inner + c * inner, (j * C + c + 1) * inner):
+                    v = x[i]
+                    if v > 0:
+                        o[i] = g[i]
+                    else:
+                        o[i] = w[c] * g[i]
+                        acc += g[i] * v
+                gw[j, c] = acc
+
+    _NUMBA[parallel] = (relu, leaky, relu_bwd, leaky_bwd, maxout, maxout_bwd, prelu, prelu_bwd)
     return _NUMBA[parallel]
 
 
@@ -136,10 +190,13 @@ def _numba_cases(n, dtype, n_threads):
     import numba
 
     threads = n_threads or fastact.effective_n_threads()
-    parallel = threads > 1
+    # Serial kernels for one thread and for small arrays (entering Numba's
+    # parallel region costs ~1 us: a user would not use it there).
+    parallel = threads > 1 and n > 32768
     if parallel:
         numba.set_num_threads(min(threads, numba.config.NUMBA_NUM_THREADS))
-    relu, leaky, relu_bwd, leaky_bwd, maxout = _numba_kernels(parallel)
+    relu, leaky, relu_bwd, leaky_bwd, maxout, maxout_bwd, prelu, prelu_bwd = \
+        _numba_kernels(parallel)
     rng = np.random.default_rng(0)
     x = rng.standard_normal(n).astype(dtype)
     g = rng.standard_normal(n).astype(dtype)
@@ -151,10 +208,31 @@ def _numba_cases(n, dtype, n_threads):
         "relu_backward": lambda: relu_bwd(g, x, o),
         "leaky_relu_backward": lambda: leaky_bwd(g, x, s, o),
     }
+    none_i, none_f = np.empty(0, np.intp), np.empty(0, dtype)
     for k in (2, 4):
-        m = n - n % k
+        m = max(n - n % k, k)
+        xm = x[:m] if m <= n else np.zeros(m, dtype)
         y = np.empty(m // k, dtype)
-        cases[f"maxout k={k}"] = lambda m=m, k=k, y=y: maxout(x[:m], k, y)
+        idx = np.empty(m // k, np.intp)
+        gm = rng.standard_normal(m // k).astype(dtype)
+        om = np.empty(m, dtype)
+        _, idx_ref = fastact.maxout(xm, k, return_indices=True)
+        cases[f"maxout k={k}"] = lambda xm=xm, k=k, y=y: maxout(xm, k, y, none_i)
+        cases[f"maxout+indices k={k}"] = lambda xm=xm, k=k, y=y, idx=idx: maxout(xm, k, y, idx)
+        cases[f"maxout_backward k={k}"] = lambda k=k, gm=gm, om=om, i=idx_ref: maxout_bwd(
+            gm, none_f, i, k, om)
+        cases[f"maxout_backward (x) k={k}"] = lambda xm=xm, k=k, gm=gm, om=om: maxout_bwd(
+            gm, xm, none_i, k, om)
+    for name, shape, inner in _bench.prelu_shapes(n):
+        xp = rng.standard_normal(shape).astype(dtype).reshape(-1)
+        gp = rng.standard_normal(shape).astype(dtype).reshape(-1)
+        w = rng.uniform(0, 0.3, _bench.CHANNELS).astype(dtype)
+        op = np.empty_like(xp)
+        gw = np.empty((xp.size // (w.size * inner), w.size))
+        cases[name] = lambda xp=xp, w=w, inner=inner, op=op: prelu(xp, w, inner, op)
+        cases[name.replace("prelu", "prelu_backward")] = \
+            lambda xp=xp, gp=gp, w=w, inner=inner, op=op, gw=gw: (
+                prelu_bwd(gp, xp, w, inner, op, gw), gw.sum(0))
     return cases
 
 
