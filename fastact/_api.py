@@ -679,8 +679,9 @@ def _out_of_range(k):
 
 
 def _check_indices(indices, g, k, order, outs):
-    """Indices of an integer dtype with g's shape and values in 0..k-1, as a
-    contiguous np.intp array; checked before anything is written."""
+    """Indices of an integer dtype with g's shape, as a contiguous np.intp
+    array. Values outside 0..k-1 raise before anything is written: here for
+    other integer dtypes, in the kernel (a parallel read-only pass) for np.intp."""
     idx = np.asarray(indices)
     if idx.dtype.kind not in "iu":
         raise TypeError(f"indices has dtype {idx.dtype}; it needs an integer dtype "
@@ -690,10 +691,7 @@ def _check_indices(indices, g, k, order, outs):
         if idx.size and (idx.min() < 0 or idx.max() >= k):
             raise _out_of_range(k)
         return np.array(idx, dtype=np.intp, order=order)
-    idx = source(idx, order, outs)
-    if idx.size and _kernels.count_out_of_range(kernel_view(idx, order), k):
-        raise _out_of_range(k)
-    return idx
+    return source(idx, order, outs)
 
 
 def maxout_backward(grad_output, k, x=None, *, indices=None, axis=-1, out=None,
@@ -730,9 +728,8 @@ def maxout_backward(grad_output, k, x=None, *, indices=None, axis=-1, out=None,
     plan = _runtime.maxout_backward_plan(grad_output, k, x, indices, axis, out)
     if plan is not None:  # the common call, checked and allocated in C
         dst, inner = plan
-        if indices is not None and _kernels.count_out_of_range(indices, k):
-            raise _out_of_range(k)
-        _kernels.maxout_backward(grad_output, x, indices, dst, k, inner, nt)
+        if not _kernels.maxout_backward(grad_output, x, indices, dst, k, inner, nt):
+            raise _out_of_range(k)  # found before anything was written
         return dst
     g = as_data(grad_output, "grad_output")
     k = check_k(k)
@@ -764,10 +761,11 @@ def maxout_backward(grad_output, k, x=None, *, indices=None, axis=-1, out=None,
         x = source(x, order, outs, alias_ok=True)
     if dst.size:
         inner = _inner_size(x_shape, ax, order)
-        _kernels.maxout_backward(kernel_view(g, order),
-                                 None if x is None else kernel_view(x, order),
-                                 None if idx is None else kernel_view(idx, order),
-                                 kernel_view(dst, order), k, inner, nt)
+        if not _kernels.maxout_backward(kernel_view(g, order),
+                                        None if x is None else kernel_view(x, order),
+                                        None if idx is None else kernel_view(idx, order),
+                                        kernel_view(dst, order), k, inner, nt):
+            raise _out_of_range(k)  # found before anything was written
     return finish(dst, copy_back)
 
 

@@ -75,23 +75,23 @@ cdef extern from "_support.h":
 # generic vectors); the scalar loops below do the rest.
 cdef extern from "_maxout.h":
     Py_ssize_t fastact_maxout2_f32(const float* x, float* y, Py_ssize_t* idx,
-                                   Py_ssize_t n) noexcept nogil
+                                   Py_ssize_t n, int stream) noexcept nogil
     Py_ssize_t fastact_maxout4_f32(const float* x, float* y, Py_ssize_t* idx,
-                                   Py_ssize_t n) noexcept nogil
+                                   Py_ssize_t n, int stream) noexcept nogil
     Py_ssize_t fastact_maxout2_f64(const double* x, double* y, Py_ssize_t* idx,
-                                   Py_ssize_t n) noexcept nogil
+                                   Py_ssize_t n, int stream) noexcept nogil
     Py_ssize_t fastact_maxout4_f64(const double* x, double* y, Py_ssize_t* idx,
-                                   Py_ssize_t n) noexcept nogil
+                                   Py_ssize_t n, int stream) noexcept nogil
     Py_ssize_t fastact_maxout2_grad_f32(const float* g, const float* x, const Py_ssize_t* idx,
-                                        float* out, Py_ssize_t n) noexcept nogil
+                                        float* out, Py_ssize_t n, int stream) noexcept nogil
     Py_ssize_t fastact_maxout4_grad_f32(const float* g, const float* x, const Py_ssize_t* idx,
-                                        float* out, Py_ssize_t n) noexcept nogil
+                                        float* out, Py_ssize_t n, int stream) noexcept nogil
     Py_ssize_t fastact_maxout2_grad_f64(const double* g, const double* x,
                                         const Py_ssize_t* idx, double* out,
-                                        Py_ssize_t n) noexcept nogil
+                                        Py_ssize_t n, int stream) noexcept nogil
     Py_ssize_t fastact_maxout4_grad_f64(const double* g, const double* x,
                                         const Py_ssize_t* idx, double* out,
-                                        Py_ssize_t n) noexcept nogil
+                                        Py_ssize_t n, int stream) noexcept nogil
 
 
 # --------------------------------------------------------------------------
@@ -115,6 +115,12 @@ cdef Py_ssize_t CHUNK = 16384
 # bounds depend on the shape alone, then combine them serially in order: the
 # same bits for every thread count.
 cdef Py_ssize_t MAX_BLOCKS = 256
+# Maxout writes an output of at least STREAM_BYTES with streaming stores
+# (fastact/_maxout.h), which skip the read a plain store makes of each line
+# it writes: such an output would not stay in cache anyway. Below it, plain
+# stores keep the output cached for whatever reads it next. 8 MiB is beyond
+# every current core's L2 and a large share of a shared L3.
+cdef Py_ssize_t STREAM_BYTES = 8 << 20
 # Maxout backward from x keeps the argmax of ARGMAX_TILE positions on the
 # stack while it rewrites a group (this is what makes `out=x` safe).
 cdef enum:
@@ -847,28 +853,29 @@ cdef inline void _maxout_groups_k(const floating* x, floating* y, Py_ssize_t* id
 
 
 cdef inline Py_ssize_t _maxout_vector(const floating* x, floating* y, Py_ssize_t* idx,
-                                      Py_ssize_t r0, Py_ssize_t r1, Py_ssize_t k) noexcept nogil:
+                                      Py_ssize_t r0, Py_ssize_t r1, Py_ssize_t k,
+                                      bint stream) noexcept nogil:
     # Groups r0.. of k = 2 or 4 in explicit vectors: returns where they stopped.
     cdef Py_ssize_t* i = idx
     if idx != NULL:
         i = idx + r0
     if floating is float:
         if k == 2:
-            return r0 + fastact_maxout2_f32(x + 2 * r0, y + r0, i, r1 - r0)
+            return r0 + fastact_maxout2_f32(x + 2 * r0, y + r0, i, r1 - r0, stream)
         if k == 4:
-            return r0 + fastact_maxout4_f32(x + 4 * r0, y + r0, i, r1 - r0)
+            return r0 + fastact_maxout4_f32(x + 4 * r0, y + r0, i, r1 - r0, stream)
     else:
         if k == 2:
-            return r0 + fastact_maxout2_f64(x + 2 * r0, y + r0, i, r1 - r0)
+            return r0 + fastact_maxout2_f64(x + 2 * r0, y + r0, i, r1 - r0, stream)
         if k == 4:
-            return r0 + fastact_maxout4_f64(x + 4 * r0, y + r0, i, r1 - r0)
+            return r0 + fastact_maxout4_f64(x + 4 * r0, y + r0, i, r1 - r0, stream)
     return r0
 
 
 cdef inline Py_ssize_t _maxout_grad_vector(const floating* g, const floating* x,
                                            const Py_ssize_t* idx, floating* out,
                                            Py_ssize_t r0, Py_ssize_t r1,
-                                           Py_ssize_t k) noexcept nogil:
+                                           Py_ssize_t k, bint stream) noexcept nogil:
     # The gradient of groups r0.. of k = 2 or 4 in explicit vectors, the
     # winners from x or (x NULL) idx: returns where they stopped.
     cdef const floating* xr = x
@@ -879,20 +886,25 @@ cdef inline Py_ssize_t _maxout_grad_vector(const floating* g, const floating* x,
         i = idx + r0
     if floating is float:
         if k == 2:
-            return r0 + fastact_maxout2_grad_f32(g + r0, xr, i, out + 2 * r0, r1 - r0)
+            return r0 + fastact_maxout2_grad_f32(g + r0, xr, i, out + 2 * r0, r1 - r0,
+                                                       stream)
         if k == 4:
-            return r0 + fastact_maxout4_grad_f32(g + r0, xr, i, out + 4 * r0, r1 - r0)
+            return r0 + fastact_maxout4_grad_f32(g + r0, xr, i, out + 4 * r0, r1 - r0,
+                                                       stream)
     else:
         if k == 2:
-            return r0 + fastact_maxout2_grad_f64(g + r0, xr, i, out + 2 * r0, r1 - r0)
+            return r0 + fastact_maxout2_grad_f64(g + r0, xr, i, out + 2 * r0, r1 - r0,
+                                                       stream)
         if k == 4:
-            return r0 + fastact_maxout4_grad_f64(g + r0, xr, i, out + 4 * r0, r1 - r0)
+            return r0 + fastact_maxout4_grad_f64(g + r0, xr, i, out + 4 * r0, r1 - r0,
+                                                       stream)
     return r0
 
 
 cdef void _maxout_groups_any_k(const floating* x, floating* y, Py_ssize_t* idx,
-                               Py_ssize_t r0, Py_ssize_t r1, Py_ssize_t k) noexcept nogil:
-    r0 = _maxout_vector(x, y, idx, r0, r1, k)
+                               Py_ssize_t r0, Py_ssize_t r1, Py_ssize_t k,
+                               bint stream) noexcept nogil:
+    r0 = _maxout_vector(x, y, idx, r0, r1, k, stream)
     # The tail: two inlined copies, so with_idx is a constant in each.
     if idx == NULL:
         _maxout_groups_k(x, y, idx, r0, r1, k, False)
@@ -902,7 +914,8 @@ cdef void _maxout_groups_any_k(const floating* x, floating* y, Py_ssize_t* idx,
 
 cdef void _maxout_grad_groups_any_k(const floating* g, const floating* x,
                                     const Py_ssize_t* idx, floating* out,
-                                    Py_ssize_t r0, Py_ssize_t r1, Py_ssize_t k) noexcept nogil:
+                                    Py_ssize_t r0, Py_ssize_t r1, Py_ssize_t k,
+                                    bint stream) noexcept nogil:
     # Tiles of groups: the argmax of every group of the tile first (from idx,
     # or from x with the vectorized forward loop), then the tile is zeroed
     # and each group's gradient stored at its argmax. x is read before the
@@ -912,13 +925,13 @@ cdef void _maxout_grad_groups_any_k(const floating* g, const floating* x,
     cdef Py_ssize_t arg_buf[ARGMAX_TILE]
     cdef const Py_ssize_t* arg
     cdef Py_ssize_t t0, t1, r
-    t0 = _maxout_grad_vector(g, x, idx, out, r0, r1, k)
+    t0 = _maxout_grad_vector(g, x, idx, out, r0, r1, k, stream)
     while t0 < r1:
         t1 = min(t0 + <Py_ssize_t>ARGMAX_TILE, r1)
         if idx != NULL:
             arg = idx + t0
         else:
-            _maxout_groups_any_k(x + t0 * k, best, arg_buf, 0, t1 - t0, k)
+            _maxout_groups_any_k(x + t0 * k, best, arg_buf, 0, t1 - t0, k, False)
             arg = arg_buf
         memset(out + t0 * k, 0, (t1 - t0) * k * sizeof(floating))
         for r in range(t0, t1):
@@ -929,7 +942,8 @@ cdef void _maxout_grad_groups_any_k(const floating* g, const floating* x,
 
 cdef void _maxout_span(const floating* x, floating* y, Py_ssize_t* idx,
                        Py_ssize_t r0, Py_ssize_t r1, Py_ssize_t k,
-                       Py_ssize_t inner, Py_ssize_t i0, Py_ssize_t i1) noexcept nogil:
+                       Py_ssize_t inner, Py_ssize_t i0, Py_ssize_t i1,
+                       bint stream) noexcept nogil:
     cdef Py_ssize_t r, t, i, bi
     cdef floating v, best
     cdef bint take
@@ -937,7 +951,7 @@ cdef void _maxout_span(const floating* x, floating* y, Py_ssize_t* idx,
     cdef floating* yr
     cdef Py_ssize_t* ir
     if inner == 1:
-        _maxout_groups_any_k(x, y, idx, r0, r1, k)
+        _maxout_groups_any_k(x, y, idx, r0, r1, k, stream)
         return
     for r in range(r0, r1):
         xr = x + r * k * inner
@@ -965,7 +979,8 @@ cdef void _maxout_span(const floating* x, floating* y, Py_ssize_t* idx,
 
 cdef void _maxout_grad_span(const floating* g, const floating* x, const Py_ssize_t* idx,
                             floating* out, Py_ssize_t r0, Py_ssize_t r1, Py_ssize_t k,
-                            Py_ssize_t inner, Py_ssize_t i0, Py_ssize_t i1) noexcept nogil:
+                            Py_ssize_t inner, Py_ssize_t i0, Py_ssize_t i1,
+                            bint stream) noexcept nogil:
     # The argmax of a group comes from idx, or from x when idx is NULL; it is
     # known for the whole group (tile) before the group is written, so out may
     # be x itself.
@@ -978,7 +993,7 @@ cdef void _maxout_grad_span(const floating* g, const floating* x, const Py_ssize
     cdef floating best[ARGMAX_TILE]
     cdef Py_ssize_t arg[ARGMAX_TILE]
     if inner == 1:
-        _maxout_grad_groups_any_k(g, x, idx, out, r0, r1, k)
+        _maxout_grad_groups_any_k(g, x, idx, out, r0, r1, k, stream)
         return
     for r in range(r0, r1):
         grow = g + r * inner
@@ -1024,16 +1039,55 @@ cdef inline void _tiles(Py_ssize_t R, Py_ssize_t k, Py_ssize_t inner,
                 ((inner + inner_per_tile[0] - 1) // inner_per_tile[0])
 
 
-cdef void _maxout_run(const floating* g, const floating* x, const Py_ssize_t* idx_in,
+cdef inline bint _outside(const Py_ssize_t* p, Py_ssize_t n, Py_ssize_t k) noexcept nogil:
+    # Whether any of p[0:n] lies outside 0..k-1. One unsigned compare per
+    # value (a negative one is a huge unsigned one); for k a power of two, an
+    # OR of the values and one test of its high bits, which vectorizes on
+    # every instruction set.
+    cdef size_t acc = 0
+    cdef size_t lim = <size_t>k
+    cdef Py_ssize_t i
+    if lim & (lim - 1) == 0:
+        for i in range(n):
+            acc = acc | <size_t>p[i]
+        return (acc & ~(lim - 1)) != 0
+    for i in range(n):
+        acc = acc | (<size_t>p[i] >= lim)
+    return acc != 0
+
+
+cdef bint _indices_outside(const Py_ssize_t* p, Py_ssize_t n, Py_ssize_t k,
+                           int team) noexcept nogil:
+    # _outside over chunks on the team's threads: the read-only pass that lets
+    # a backward pass from bad indices raise before it writes anything.
+    cdef Py_ssize_t c, nc = (n + CHUNK - 1) // CHUNK
+    cdef int bad = 0
+    if team == 1 or nc < 2:
+        return _outside(p, n, k)
+    for c in prange(nc, schedule="static", num_threads=team):
+        bad |= _outside(p + c * CHUNK, min(<Py_ssize_t>CHUNK, n - c * CHUNK), k)
+    return bad != 0
+
+
+cdef bint _maxout_run(const floating* g, const floating* x, const Py_ssize_t* idx_in,
                       floating* out, Py_ssize_t* idx_out, bint backward,
                       Py_ssize_t R, Py_ssize_t k, Py_ssize_t inner, int n_threads) noexcept nogil:
     # Forward (backward false): x -> out (R*inner values), idx_out optional.
-    # Backward: g (R*inner) and x or idx_in -> out (R*k*inner values).
+    # Backward: g (R*inner) and x or idx_in -> out (R*k*inner values); with
+    # idx_in, returns true, having written nothing, when a value of idx_in
+    # lies outside 0..k-1.
     cdef Py_ssize_t rpt, ipt, ntiles, nic, tile, r0, i0
     cdef Ticket ticket
     cdef int team, kind
+    cdef Py_ssize_t out_bytes = R * inner * (k if backward else 1) * sizeof(floating)
+    cdef bint stream
     if R == 0 or inner == 0:
-        return
+        return False
+    if idx_out != NULL:
+        out_bytes += R * inner * sizeof(Py_ssize_t)
+    # out = x (a backward pass in place) rewrites lines it has just read:
+    # those are in cache, and a streaming store would only evict them.
+    stream = out_bytes >= STREAM_BYTES and <const void*>out != <const void*>x
     _tiles(R, k, inner, &rpt, &ipt, &ntiles)
     nic = (inner + ipt - 1) // ipt
     if backward:
@@ -1042,11 +1096,14 @@ cdef void _maxout_run(const floating* g, const floating* x, const Py_ssize_t* id
         kind = KIND_MAXOUT_IDX if idx_out != NULL else KIND_MAXOUT
     team = begin(&ticket, _kind(kind, floating is double), R * k * inner,
                  _team_size(R * k * inner, ntiles, n_threads))
+    if idx_in != NULL and _indices_outside(idx_in, R * inner, k, team):
+        end(&ticket)
+        return True
     if team == 1:
         if backward:
-            _maxout_grad_span(g, x, idx_in, out, 0, R, k, inner, 0, inner)
+            _maxout_grad_span(g, x, idx_in, out, 0, R, k, inner, 0, inner, stream)
         else:
-            _maxout_span(x, out, idx_out, 0, R, k, inner, 0, inner)
+            _maxout_span(x, out, idx_out, 0, R, k, inner, 0, inner, stream)
     else:
         for tile in prange(ntiles, schedule="dynamic", num_threads=team):
             r0 = (tile // nic) * rpt
@@ -1054,11 +1111,12 @@ cdef void _maxout_run(const floating* g, const floating* x, const Py_ssize_t* id
             fastact_check(r0 < R and i0 < inner, "maxout tile inside the grid")
             if backward:
                 _maxout_grad_span(g, x, idx_in, out, r0, min(r0 + rpt, R), k, inner,
-                                  i0, min(i0 + ipt, inner))
+                                  i0, min(i0 + ipt, inner), stream)
             else:
                 _maxout_span(x, out, idx_out, r0, min(r0 + rpt, R), k, inner,
-                             i0, min(i0 + ipt, inner))
+                             i0, min(i0 + ipt, inner), stream)
     end(&ticket)
+    return False
 
 
 # --------------------------------------------------------------------------
@@ -1196,7 +1254,9 @@ def maxout(cnp.ndarray x, cnp.ndarray y, cnp.ndarray idx, Py_ssize_t k,
 
 def maxout_backward(cnp.ndarray g, cnp.ndarray x, cnp.ndarray idx, cnp.ndarray out,
                     Py_ssize_t k, Py_ssize_t inner, int n_threads):
-    """Maxout gradient: g (R*inner) to out (R*k*inner), argmax from x or idx."""
+    """Maxout gradient: g (R*inner) to out (R*k*inner), argmax from x or idx.
+    Returns False, having written nothing, when a value of idx lies outside
+    0..k-1; True when done."""
     cdef Py_ssize_t R = cnp.PyArray_SIZE(g) // inner if inner > 0 else 0
     cdef void* pg = _ptr(g)
     cdef void* px = _ptr(x)
@@ -1204,26 +1264,17 @@ def maxout_backward(cnp.ndarray g, cnp.ndarray x, cnp.ndarray idx, cnp.ndarray o
     cdef void* po = _ptr(out)
     cdef bint f32 = _is_f32(g)
     cdef Py_ssize_t n = cnp.PyArray_SIZE(out)
+    cdef bint bad
     with nogil:
         n_threads = _share(n, n_threads)
         if f32:
-            _maxout_run[float](<float*>pg, <float*>px, pi, <float*>po, NULL, True,
-                               R, k, inner, n_threads)
+            bad = _maxout_run[float](<float*>pg, <float*>px, pi, <float*>po, NULL, True,
+                                     R, k, inner, n_threads)
         else:
-            _maxout_run[double](<double*>pg, <double*>px, pi, <double*>po, NULL, True,
-                                R, k, inner, n_threads)
+            bad = _maxout_run[double](<double*>pg, <double*>px, pi, <double*>po, NULL, True,
+                                      R, k, inner, n_threads)
         _unshare(n)
-
-
-def count_out_of_range(cnp.ndarray idx, Py_ssize_t k):
-    """How many of the np.intp values in idx fall outside 0..k-1."""
-    cdef Py_ssize_t n = cnp.PyArray_SIZE(idx)
-    cdef const Py_ssize_t* p = <Py_ssize_t*>cnp.PyArray_DATA(idx)
-    cdef Py_ssize_t i, bad = 0
-    with nogil:
-        for i in range(n):
-            bad += (p[i] < 0) | (p[i] >= k)
-    return bad
+    return not bad
 
 
 # --------------------------------------------------------------------------

@@ -67,6 +67,47 @@ typedef long long fastact_vi64 __attribute__((vector_size(FASTACT_VBYTES)));
 typedef int fastact_hi32 __attribute__((vector_size(FASTACT_VBYTES / 2)));
 typedef long long fastact_hp32 __attribute__((vector_size(FASTACT_VBYTES)));
 
+/* Streaming stores: an output too large to stay in cache is written with
+   stores that bypass it (x86: movntdq, 16 bytes at a time, to a 16-byte
+   aligned address). A plain store first reads the line it writes
+   (read-for-ownership), so a write-only output costs its bytes twice; a
+   streaming store writes them once. Elsewhere (or unaligned): plain stores.
+   fastact_put(p, v, bytes, stream) stores bytes (a multiple of 16) of v. */
+#if defined(__SSE2__)
+#include <emmintrin.h>
+#define FASTACT_CAN_STREAM 1
+#else
+#define FASTACT_CAN_STREAM 0
+#endif
+
+static inline void fastact_put(void* p, const void* v, size_t bytes, int stream) {
+#if FASTACT_CAN_STREAM
+    if (stream) {
+        size_t o;
+        for (o = 0; o < bytes; o += 16) {
+            __m128i t;
+            memcpy(&t, (const char*)v + o, 16);
+            _mm_stream_si128((__m128i*)((char*)p + o), t);
+        }
+        return;
+    }
+#endif
+    memcpy(p, v, bytes);
+}
+
+/* Whether p may take streaming stores; after them, a fence orders them
+   before whatever the thread writes next (the end of a parallel region). */
+static inline int fastact_streamable(const void* p) {
+    return FASTACT_CAN_STREAM && p != NULL && ((size_t)p & 15) == 0;
+}
+static inline void fastact_stream_done(int stream) {
+#if FASTACT_CAN_STREAM
+    if (stream) _mm_sfence();
+#else
+    (void)stream;
+#endif
+}
+
 #define FASTACT_CAT_(a, b) a##b
 #define FASTACT_CAT(a, b) FASTACT_CAT_(a, b)
 
@@ -111,15 +152,15 @@ typedef long long fastact_hp32 __attribute__((vector_size(FASTACT_VBYTES)));
 /* The positions of L groups (a mask-width vector) to and from np.intp:
    float64 masks have 64-bit lanes already; float32 ones are widened in two
    halves (a vector twice the width would go through the stack). */
-static inline void fastact_store_index_f32(Py_ssize_t* p, fastact_vi32 index) {
+static inline void fastact_store_index_f32(Py_ssize_t* p, fastact_vi32 index, int stream) {
     fastact_hp32 lo = __builtin_convertvector(
         __builtin_shufflevector(index, index, FASTACT_CAT(FASTACT_LOWER_, FASTACT_L32)),
         fastact_hp32);
     fastact_hp32 hi = __builtin_convertvector(
         __builtin_shufflevector(index, index, FASTACT_CAT(FASTACT_UPPER_, FASTACT_L32)),
         fastact_hp32);
-    memcpy(p, &lo, sizeof lo);
-    memcpy(p + FASTACT_L32 / 2, &hi, sizeof hi);
+    fastact_put(p, &lo, sizeof lo, stream);
+    fastact_put(p + FASTACT_L32 / 2, &hi, sizeof hi, stream);
 }
 static inline fastact_vi32 fastact_load_index_f32(const Py_ssize_t* p) {
     fastact_hp32 lo, hi;
@@ -129,8 +170,8 @@ static inline fastact_vi32 fastact_load_index_f32(const Py_ssize_t* p) {
     fastact_hi32 h = __builtin_convertvector(hi, fastact_hi32);
     return __builtin_shufflevector(l, h, FASTACT_CAT(FASTACT_WHOLE_, FASTACT_L32));
 }
-static inline void fastact_store_index_f64(Py_ssize_t* p, fastact_vi64 index) {
-    memcpy(p, &index, sizeof index);
+static inline void fastact_store_index_f64(Py_ssize_t* p, fastact_vi64 index, int stream) {
+    fastact_put(p, &index, sizeof index, stream);
 }
 static inline fastact_vi64 fastact_load_index_f64(const Py_ssize_t* p) {
     fastact_vi64 v;
@@ -141,7 +182,9 @@ static inline fastact_vi64 fastact_load_index_f64(const Py_ssize_t* p) {
 #define FASTACT_MAXOUT_DEFINE(SUF, T, V, IV, L)                                           \
                                                                                          \
 static inline V fastact_load_##SUF(const T* p) { V v; memcpy(&v, p, sizeof v); return v; } \
-static inline void fastact_store_##SUF(T* p, V v) { memcpy(p, &v, sizeof v); }           \
+static inline void fastact_store_##SUF(T* p, V v, int stream) {                         \
+    fastact_put(p, &v, sizeof v, stream);                                                \
+}                                                                                        \
                                                                                          \
 /* mask ? a : b, lane by lane (mask lanes are -1 or 0). */                               \
 static inline V fastact_sel_##SUF(IV mask, V a, V b) {                                   \
@@ -183,67 +226,81 @@ static inline V fastact_quads_##SUF(V a, V b, V c, V d, IV* m1, IV* m2, IV* m3, 
                                                                                          \
 /* g's L values to the first (mask lane 0) or second (-1) element of their   \
    pairs: 2L values at out. */                                                           \
-static inline void fastact_unpair_##SUF(T* out, V g, IV second) {                        \
+static inline void fastact_unpair_##SUF(T* out, V g, IV second, int stream) {            \
     V first = fastact_sel_##SUF(second, (V){0}, g);                                      \
     V other = fastact_sel_##SUF(second, g, (V){0});                                      \
-    fastact_store_##SUF(out, __builtin_shufflevector(first, other, FASTACT_CAT(FASTACT_LOW_, L)));    \
-    fastact_store_##SUF(out + L, __builtin_shufflevector(first, other, FASTACT_CAT(FASTACT_HIGH_, L))); \
+    fastact_store_##SUF(out, __builtin_shufflevector(first, other, FASTACT_CAT(FASTACT_LOW_, L)), \
+                        stream);                                                         \
+    fastact_store_##SUF(out + L, __builtin_shufflevector(first, other, FASTACT_CAT(FASTACT_HIGH_, L)), \
+                        stream);                                                         \
 }                                                                                        \
                                                                                          \
 /* The inverse of fastact_quads: g's L values to their groups' winners, 4L     \
    values at out. */                                                                     \
-static inline void fastact_unquad_##SUF(T* out, V g, IV m1, IV m2, IV m3) {              \
+static inline void fastact_unquad_##SUF(T* out, V g, IV m1, IV m2, IV m3, int stream) {  \
     V first = fastact_sel_##SUF(m3, (V){0}, g);                                          \
     V other = fastact_sel_##SUF(m3, g, (V){0});                                          \
-    fastact_unpair_##SUF(out, __builtin_shufflevector(first, other, FASTACT_CAT(FASTACT_LOW_, L)), m1); \
-    fastact_unpair_##SUF(out + 2 * L, __builtin_shufflevector(first, other, FASTACT_CAT(FASTACT_HIGH_, L)), m2); \
+    fastact_unpair_##SUF(out, __builtin_shufflevector(first, other, FASTACT_CAT(FASTACT_LOW_, L)), \
+                         m1, stream);                                                    \
+    fastact_unpair_##SUF(out + 2 * L, __builtin_shufflevector(first, other, FASTACT_CAT(FASTACT_HIGH_, L)), \
+                         m2, stream);                                                    \
 }                                                                                        \
                                                                                          \
-/* Forward: groups [0, n) of x to y (and idx, unless NULL). */                           \
-static Py_ssize_t fastact_maxout2_##SUF(const T* x, T* y, Py_ssize_t* idx, Py_ssize_t n) { \
+/* Forward: groups [0, n) of x to y (and idx, unless NULL); stream: outputs  \
+   too large to stay cached (streaming stores where the address allows). */             \
+static Py_ssize_t fastact_maxout2_##SUF(const T* x, T* y, Py_ssize_t* idx, Py_ssize_t n, \
+                                        int stream) {                                    \
     Py_ssize_t r;                                                                        \
     IV m, mixed;                                                                         \
+    int sy = stream && fastact_streamable(y), si = stream && fastact_streamable(idx);    \
     for (r = 0; r + L <= n; r += L) {                                                    \
         fastact_store_##SUF(y + r, fastact_pairs_##SUF(fastact_load_##SUF(x + 2 * r),    \
                                                        fastact_load_##SUF(x + 2 * r + L), \
-                                                       &m, &mixed));                     \
-        if (idx) fastact_store_index_##SUF(idx + r, m & 1);                              \
+                                                       &m, &mixed), sy);                 \
+        if (idx) fastact_store_index_##SUF(idx + r, m & 1, si);                          \
     }                                                                                    \
+    fastact_stream_done(sy | si);                                                        \
     return r;                                                                            \
 }                                                                                        \
                                                                                          \
-static Py_ssize_t fastact_maxout4_##SUF(const T* x, T* y, Py_ssize_t* idx, Py_ssize_t n) { \
+static Py_ssize_t fastact_maxout4_##SUF(const T* x, T* y, Py_ssize_t* idx, Py_ssize_t n, \
+                                        int stream) {                                    \
     Py_ssize_t r;                                                                        \
     IV m1, m2, m3, index;                                                                \
+    int sy = stream && fastact_streamable(y), si = stream && fastact_streamable(idx);    \
     for (r = 0; r + L <= n; r += L) {                                                    \
         const T* xr = x + 4 * r;                                                         \
         fastact_store_##SUF(y + r, fastact_quads_##SUF(                                  \
             fastact_load_##SUF(xr), fastact_load_##SUF(xr + L), fastact_load_##SUF(xr + 2 * L), \
-            fastact_load_##SUF(xr + 3 * L), &m1, &m2, &m3, &index));                     \
-        if (idx) fastact_store_index_##SUF(idx + r, index);                              \
+            fastact_load_##SUF(xr + 3 * L), &m1, &m2, &m3, &index), sy);                 \
+        if (idx) fastact_store_index_##SUF(idx + r, index, si);                          \
     }                                                                                    \
+    fastact_stream_done(sy | si);                                                        \
     return r;                                                                            \
 }                                                                                        \
                                                                                          \
 /* Backward: g (groups [0, n)) to out (2n or 4n values), the winners from x   \
    or, when x is NULL, from idx (values 0..k-1, checked by the caller). */               \
 static Py_ssize_t fastact_maxout2_grad_##SUF(const T* g, const T* x, const Py_ssize_t* idx, \
-                                             T* out, Py_ssize_t n) {                     \
+                                             T* out, Py_ssize_t n, int stream) {         \
     Py_ssize_t r;                                                                        \
     IV m, mixed;                                                                         \
+    int so = stream && fastact_streamable(out);                                          \
     for (r = 0; r + L <= n; r += L) {                                                    \
         if (x) fastact_pairs_##SUF(fastact_load_##SUF(x + 2 * r),                        \
                                    fastact_load_##SUF(x + 2 * r + L), &m, &mixed);       \
         else m = -fastact_load_index_##SUF(idx + r);                                     \
-        fastact_unpair_##SUF(out + 2 * r, fastact_load_##SUF(g + r), m);                 \
+        fastact_unpair_##SUF(out + 2 * r, fastact_load_##SUF(g + r), m, so);             \
     }                                                                                    \
+    fastact_stream_done(so);                                                             \
     return r;                                                                            \
 }                                                                                        \
                                                                                          \
 static Py_ssize_t fastact_maxout4_grad_##SUF(const T* g, const T* x, const Py_ssize_t* idx, \
-                                             T* out, Py_ssize_t n) {                     \
+                                             T* out, Py_ssize_t n, int stream) {         \
     Py_ssize_t r;                                                                        \
     IV m1, m2, m3, i, bit;                                                               \
+    int so = stream && fastact_streamable(out);                                          \
     for (r = 0; r + L <= n; r += L) {                                                    \
         if (x) {                                                                         \
             const T* xr = x + 4 * r;                                                     \
@@ -259,8 +316,9 @@ static Py_ssize_t fastact_maxout4_grad_##SUF(const T* g, const T* x, const Py_ss
             m1 = __builtin_shufflevector(bit, bit, FASTACT_CAT(FASTACT_LOW_, L));                     \
             m2 = __builtin_shufflevector(bit, bit, FASTACT_CAT(FASTACT_HIGH_, L));                    \
         }                                                                                \
-        fastact_unquad_##SUF(out + 4 * r, fastact_load_##SUF(g + r), m1, m2, m3);        \
+        fastact_unquad_##SUF(out + 4 * r, fastact_load_##SUF(g + r), m1, m2, m3, so);    \
     }                                                                                    \
+    fastact_stream_done(so);                                                             \
     return r;                                                                            \
 }
 
@@ -270,16 +328,18 @@ FASTACT_MAXOUT_DEFINE(f64, double, fastact_vf64, fastact_vi64, FASTACT_L64)
 #else /* no generic vectors: the scalar loops of _kernels.pyx do every group */
 
 #define FASTACT_MAXOUT_NONE(SUF, T)                                                      \
-static Py_ssize_t fastact_maxout2_##SUF(const T* x, T* y, Py_ssize_t* idx, Py_ssize_t n) { \
-    (void)x; (void)y; (void)idx; (void)n; return 0; }                                    \
-static Py_ssize_t fastact_maxout4_##SUF(const T* x, T* y, Py_ssize_t* idx, Py_ssize_t n) { \
-    (void)x; (void)y; (void)idx; (void)n; return 0; }                                    \
+static Py_ssize_t fastact_maxout2_##SUF(const T* x, T* y, Py_ssize_t* idx, Py_ssize_t n, \
+                                        int stream) {                                    \
+    (void)x; (void)y; (void)idx; (void)n; (void)stream; return 0; }                                    \
+static Py_ssize_t fastact_maxout4_##SUF(const T* x, T* y, Py_ssize_t* idx, Py_ssize_t n, \
+                                        int stream) {                                    \
+    (void)x; (void)y; (void)idx; (void)n; (void)stream; return 0; }                                    \
 static Py_ssize_t fastact_maxout2_grad_##SUF(const T* g, const T* x, const Py_ssize_t* idx, \
-                                             T* out, Py_ssize_t n) {                     \
-    (void)g; (void)x; (void)idx; (void)out; (void)n; return 0; }                         \
+                                             T* out, Py_ssize_t n, int stream) {         \
+    (void)g; (void)x; (void)idx; (void)out; (void)n; (void)stream; return 0; }                         \
 static Py_ssize_t fastact_maxout4_grad_##SUF(const T* g, const T* x, const Py_ssize_t* idx, \
-                                             T* out, Py_ssize_t n) {                     \
-    (void)g; (void)x; (void)idx; (void)out; (void)n; return 0; }
+                                             T* out, Py_ssize_t n, int stream) {         \
+    (void)g; (void)x; (void)idx; (void)out; (void)n; (void)stream; return 0; }
 
 FASTACT_MAXOUT_NONE(f32, float)
 FASTACT_MAXOUT_NONE(f64, double)

@@ -169,6 +169,38 @@ def test_every_group_of_edge_values_bit_for_bit(k, dtype):
             assert_bits(xc, expected.reshape(-1))
 
 
+@pytest.mark.parametrize("dtype", DTYPES)
+@pytest.mark.parametrize("k", [2, 4])
+def test_outputs_large_enough_for_streaming_stores(k, dtype):
+    # Outputs of 8 MiB and more are written with streaming stores where they
+    # start 16-byte aligned, with plain stores elsewhere: both, on one thread
+    # and on two, give the reference's bits.
+    n = 2_400_008
+    x = tied((n,), dtype, seed=k)
+    _, idx_ref = ref.maxout(x, k, return_indices=True)
+    # The bits of the element np.argmax picks (np.maximum's choice between
+    # -0.0 and +0.0 is not the first one's).
+    y_ref = np.take_along_axis(x.reshape(-1, k), idx_ref[:, None], 1)[:, 0]
+    g = np.arange(1, n // k + 1, dtype=dtype)
+    grad_ref = ref.maxout_backward(g, k, x)
+    for shift in (0, 1):  # 1: outputs one element off the allocation's alignment
+        ybuf = np.empty(n // k + 1, dtype)
+        ibuf = np.empty(n // k + 1, np.intp)
+        obuf = np.empty(n + 1, dtype)
+        y, idx, o = ybuf[shift:shift + n // k], ibuf[shift:shift + n // k], obuf[shift:shift + n]
+        for nt in (1, 2):
+            fastact.maxout(x, k, out=(y, idx), return_indices=True, n_threads=nt)
+            assert_bits(y, y_ref)
+            np.testing.assert_array_equal(idx, idx_ref)
+            fastact.maxout(x, k, out=y, n_threads=nt)
+            assert_bits(y, y_ref)
+            fastact.maxout_backward(g, k, x, out=o, n_threads=nt)
+            assert_bits(o, grad_ref)
+            o[:] = 7
+            fastact.maxout_backward(g, k, indices=idx_ref, out=o, n_threads=nt)
+            assert_bits(o, grad_ref)
+
+
 def test_indices_of_any_integer_dtype():
     x = tied((6, 20), np.float32, seed=6)
     y, idx = fastact.maxout(x, 4, return_indices=True)

@@ -214,6 +214,27 @@ def test_out_of_range_indices_write_nothing(bad):
         assert np.all(out == 5.0)
 
 
+@pytest.mark.parametrize("k", [2, 3, 4, 6])
+@pytest.mark.parametrize("n_threads", [1, 2])
+def test_out_of_range_np_intp_indices_found_anywhere_in_a_large_call(k, n_threads):
+    # np.intp indices are checked by the kernel in a parallel pass before it
+    # writes: one bad value at the start, in the middle or at the very end of
+    # 200 000 groups (both sides of a chunk edge), for k a power of two (an
+    # OR of the values) or not (a compare per value), over or under the range.
+    g = np.ones(200_003, F32)
+    good = np.arange(g.size, dtype=np.intp) % k
+    out = np.full(g.size * k, 5.0, F32)
+    for pos in (0, 16383, 16384, g.size // 2, g.size - 1):
+        for value in (k, -1, np.iinfo(np.intp).min, np.iinfo(np.intp).max):
+            idx = good.copy()
+            idx[pos] = value
+            with pytest.raises(ValueError, match=f"0..{k - 1}"):
+                fastact.maxout_backward(g, k, indices=idx, out=out, n_threads=n_threads)
+            assert np.all(out == 5.0)
+    fastact.maxout_backward(g, k, indices=good, out=out, n_threads=n_threads)
+    assert np.array_equal(out.reshape(-1, k), np.eye(k, dtype=F32)[good])
+
+
 @pytest.mark.parametrize("dt", [np.float32, np.float64, np.bool_])
 def test_non_integer_indices_are_a_type_error(dt):
     with pytest.raises(TypeError, match="integer"):
