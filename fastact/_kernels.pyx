@@ -660,21 +660,30 @@ cdef void _ew_run(int op, const floating* a, const floating* b, floating* out,
 # PReLU: x seen as a C-ordered (outer, C, inner) block, the channel in the
 # middle. One pass computes the input gradient and the weight gradient.
 
-cdef double _slope_grad_sum(const floating* g, const floating* x, Py_ssize_t n) noexcept nogil:
-    # Tiles of SUM_TILE terms: a select loop into a stack buffer, then eight
-    # lanes summed in a fixed order (reproducible). Both loops vectorize; a
-    # select fused into the accumulation compiled to a branch per element,
-    # 10x slower on random signs (checked with objdump).
+cdef double _prelu_grad_sum(const floating* g, const floating* x, floating wc, floating* out,
+                            Py_ssize_t n) noexcept nogil:
+    # One channel's run of n elements: out = the input gradient, and the
+    # return value the run's weight-gradient sum. Tiles of SUM_TILE: one loop
+    # forms the input gradient and the weight-gradient terms (into a stack
+    # buffer) from the same loads, then eight lanes sum the terms in a fixed
+    # order (reproducible). Both loops vectorize; a select fused into the
+    # accumulation compiled to a branch per element, 10x slower on random
+    # signs (checked with objdump). Each element is read before it is
+    # written, so out may be g.
     cdef double term[SUM_TILE]
     cdef double lane[8]
     cdef Py_ssize_t i, l, j0, m, m8
+    cdef floating gi, xi
     for l in range(8):
         lane[l] = 0
     j0 = 0
     while j0 < n:
         m = min(<Py_ssize_t>SUM_TILE, n - j0)
         for i in range(m):
-            term[i] = _slope_grad(g[j0 + i], x[j0 + i])
+            gi = g[j0 + i]
+            xi = x[j0 + i]
+            term[i] = _slope_grad(gi, xi)
+            out[j0 + i] = _leaky_grad(gi, xi, wc)
         m8 = m - m % 8
         for i in range(0, m8, 8):
             for l in range(8):
@@ -699,6 +708,7 @@ cdef void _prelu_rows_tiled(const floating* g, const floating* x, const floating
     cdef Py_ssize_t rows = SUM_TILE // C
     cdef Py_ssize_t tile = rows * C
     cdef Py_ssize_t j0, m, i, r, c
+    cdef floating gi, xi
     for i in range(tile):
         wt[i] = w[i % C]
     for c in range(C):
@@ -711,13 +721,17 @@ cdef void _prelu_rows_tiled(const floating* g, const floating* x, const floating
                 out[j0 + i] = _leaky(x[j0 + i], wt[i])
         else:
             if acc != NULL:
-                for i in range(m):
-                    term[i] = _slope_grad(g[j0 + i], x[j0 + i])
+                for i in range(m):  # both from the same loads; out may be g
+                    gi = g[j0 + i]
+                    xi = x[j0 + i]
+                    term[i] = _slope_grad(gi, xi)
+                    out[j0 + i] = _leaky_grad(gi, xi, wt[i])
                 for r in range(m // C):
                     for c in range(C):
                         lacc[c] += term[r * C + c]
-            for i in range(m):
-                out[j0 + i] = _leaky_grad(g[j0 + i], x[j0 + i], wt[i])
+            else:
+                for i in range(m):
+                    out[j0 + i] = _leaky_grad(g[j0 + i], x[j0 + i], wt[i])
         j0 += m
     if acc != NULL:
         for c in range(C):
@@ -769,9 +783,10 @@ cdef void _prelu_span(const floating* g, const floating* x, const floating* w,
                 out[i] = _leaky(x[i], wc)
         else:
             if acc != NULL:
-                acc[c] += _slope_grad_sum(g + pos, x + pos, length)
-            for i in range(pos, pos + length):
-                out[i] = _leaky_grad(g[i], x[i], wc)
+                acc[c] += _prelu_grad_sum(g + pos, x + pos, wc, out + pos, length)
+            else:
+                for i in range(pos, pos + length):
+                    out[i] = _leaky_grad(g[i], x[i], wc)
         pos += length
 
 
