@@ -42,7 +42,7 @@ def measure(n, dtype, n_threads, samples):
         np.copyto(x, x0)
         np.copyto(g, g0)
 
-    nt = dict(n_threads=n_threads)
+    nt = n_threads
     stream = _median_time(lambda: np.abs(x, out=x), fresh, samples)
     bandwidth = 2 * n * b / stream
     rows = []
@@ -68,14 +68,14 @@ def measure(n, dtype, n_threads, samples):
         idx = np.empty(m // k, np.intp)
         gm = g[: m // k]
         _, idx_ref = fastact.maxout(xm, k, return_indices=True)
-        row(f"maxout k={k}", lambda: fastact.maxout(xm, k, out=y, **nt), (m + m // k) * b)
+        row(f"maxout k={k}", lambda: fastact.maxout(xm, k, out=y, n_threads=nt), (m + m // k) * b)
         row(f"maxout+indices k={k}",
-            lambda: fastact.maxout(xm, k, out=(y, idx), return_indices=True, **nt),
+            lambda: fastact.maxout(xm, k, out=(y, idx), return_indices=True, n_threads=nt),
             (m + m // k) * b + m // k * 8)
         row(f"maxout_backward (x, out=x) k={k}",
-            lambda: fastact.maxout_backward(gm, k, xm, out=xm, **nt), (2 * m + m // k) * b)
+            lambda: fastact.maxout_backward(gm, k, xm, out=xm, n_threads=nt), (2 * m + m // k) * b)
         row(f"maxout_backward (indices) k={k}",
-            lambda: fastact.maxout_backward(gm, k, indices=idx_ref, out=xm, **nt),
+            lambda: fastact.maxout_backward(gm, k, indices=idx_ref, out=xm, n_threads=nt),
             (m + m // k) * b + m // k * 8)
     return stream, rows
 

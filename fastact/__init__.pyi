@@ -19,23 +19,44 @@ def relu(
     x: ArrayLike,
     out: _Float | None = None,
     *,
+    bias: ArrayLike | None = None,
+    bias_axis: int = -1,
     n_threads: _Threads = None,
 ) -> _Float: ...
+@overload
 def relu_backward(
     grad_output: ArrayLike,
     x: ArrayLike | None = None,
     *,
     y: ArrayLike | None = None,
     out: _Float | None = None,
+    bias: ArrayLike | None = None,
+    bias_axis: int = -1,
+    return_bias_grad: Literal[False] = False,
     n_threads: _Threads = None,
 ) -> _Float: ...
+@overload
+def relu_backward(
+    grad_output: ArrayLike,
+    x: ArrayLike | None = None,
+    *,
+    y: ArrayLike | None = None,
+    out: _Float | None = None,
+    bias: ArrayLike | None = None,
+    bias_axis: int = -1,
+    return_bias_grad: Literal[True],
+    n_threads: _Threads = None,
+) -> tuple[_Float, _Float]: ...
 def leaky_relu(
     x: ArrayLike,
     negative_slope: float = 0.01,
     out: _Float | None = None,
     *,
+    bias: ArrayLike | None = None,
+    bias_axis: int = -1,
     n_threads: _Threads = None,
 ) -> _Float: ...
+@overload
 def leaky_relu_backward(
     grad_output: ArrayLike,
     x: ArrayLike | None = None,
@@ -43,30 +64,67 @@ def leaky_relu_backward(
     y: ArrayLike | None = None,
     negative_slope: float = 0.01,
     out: _Float | None = None,
+    bias: ArrayLike | None = None,
+    bias_axis: int = -1,
+    return_bias_grad: Literal[False] = False,
     n_threads: _Threads = None,
 ) -> _Float: ...
+@overload
+def leaky_relu_backward(
+    grad_output: ArrayLike,
+    x: ArrayLike | None = None,
+    *,
+    y: ArrayLike | None = None,
+    negative_slope: float = 0.01,
+    out: _Float | None = None,
+    bias: ArrayLike | None = None,
+    bias_axis: int = -1,
+    return_bias_grad: Literal[True],
+    n_threads: _Threads = None,
+) -> tuple[_Float, _Float]: ...
 def relu6(
     x: ArrayLike,
     out: _Float | None = None,
     *,
+    bias: ArrayLike | None = None,
+    bias_axis: int = -1,
     n_threads: _Threads = None,
 ) -> _Float: ...
+@overload
 def relu6_backward(
     grad_output: ArrayLike,
     x: ArrayLike | None = None,
     *,
     y: ArrayLike | None = None,
     out: _Float | None = None,
+    bias: ArrayLike | None = None,
+    bias_axis: int = -1,
+    return_bias_grad: Literal[False] = False,
     n_threads: _Threads = None,
 ) -> _Float: ...
+@overload
+def relu6_backward(
+    grad_output: ArrayLike,
+    x: ArrayLike | None = None,
+    *,
+    y: ArrayLike | None = None,
+    out: _Float | None = None,
+    bias: ArrayLike | None = None,
+    bias_axis: int = -1,
+    return_bias_grad: Literal[True],
+    n_threads: _Threads = None,
+) -> tuple[_Float, _Float]: ...
 def hardtanh(
     x: ArrayLike,
     min_val: float = -1.0,
     max_val: float = 1.0,
     out: _Float | None = None,
     *,
+    bias: ArrayLike | None = None,
+    bias_axis: int = -1,
     n_threads: _Threads = None,
 ) -> _Float: ...
+@overload
 def hardtanh_backward(
     grad_output: ArrayLike,
     x: ArrayLike | None = None,
@@ -75,16 +133,36 @@ def hardtanh_backward(
     min_val: float = -1.0,
     max_val: float = 1.0,
     out: _Float | None = None,
+    bias: ArrayLike | None = None,
+    bias_axis: int = -1,
+    return_bias_grad: Literal[False] = False,
     n_threads: _Threads = None,
 ) -> _Float: ...
+@overload
+def hardtanh_backward(
+    grad_output: ArrayLike,
+    x: ArrayLike | None = None,
+    *,
+    y: ArrayLike | None = None,
+    min_val: float = -1.0,
+    max_val: float = 1.0,
+    out: _Float | None = None,
+    bias: ArrayLike | None = None,
+    bias_axis: int = -1,
+    return_bias_grad: Literal[True],
+    n_threads: _Threads = None,
+) -> tuple[_Float, _Float]: ...
 def threshold(
     x: ArrayLike,
     threshold: float,
     value: float,
     out: _Float | None = None,
     *,
+    bias: ArrayLike | None = None,
+    bias_axis: int = -1,
     n_threads: _Threads = None,
 ) -> _Float: ...
+@overload
 def threshold_backward(
     grad_output: ArrayLike,
     x: ArrayLike | None = None,
@@ -92,41 +170,94 @@ def threshold_backward(
     threshold: float,
     value: float | None = None,
     out: _Float | None = None,
+    bias: ArrayLike | None = None,
+    bias_axis: int = -1,
+    return_bias_grad: Literal[False] = False,
     n_threads: _Threads = None,
 ) -> _Float: ...
+@overload
+def threshold_backward(
+    grad_output: ArrayLike,
+    x: ArrayLike | None = None,
+    *,
+    threshold: float,
+    value: float | None = None,
+    out: _Float | None = None,
+    bias: ArrayLike | None = None,
+    bias_axis: int = -1,
+    return_bias_grad: Literal[True],
+    n_threads: _Threads = None,
+) -> tuple[_Float, _Float]: ...
 def hardsigmoid(
     x: ArrayLike,
     out: _Float | None = None,
     *,
+    bias: ArrayLike | None = None,
+    bias_axis: int = -1,
     n_threads: _Threads = None,
 ) -> _Float: ...
+@overload
 def hardsigmoid_backward(
     grad_output: ArrayLike,
     x: ArrayLike | None = None,
     *,
     out: _Float | None = None,
+    bias: ArrayLike | None = None,
+    bias_axis: int = -1,
+    return_bias_grad: Literal[False] = False,
     n_threads: _Threads = None,
 ) -> _Float: ...
+@overload
+def hardsigmoid_backward(
+    grad_output: ArrayLike,
+    x: ArrayLike | None = None,
+    *,
+    out: _Float | None = None,
+    bias: ArrayLike | None = None,
+    bias_axis: int = -1,
+    return_bias_grad: Literal[True],
+    n_threads: _Threads = None,
+) -> tuple[_Float, _Float]: ...
 def hardswish(
     x: ArrayLike,
     out: _Float | None = None,
     *,
+    bias: ArrayLike | None = None,
+    bias_axis: int = -1,
     n_threads: _Threads = None,
 ) -> _Float: ...
+@overload
 def hardswish_backward(
     grad_output: ArrayLike,
     x: ArrayLike | None = None,
     *,
     out: _Float | None = None,
+    bias: ArrayLike | None = None,
+    bias_axis: int = -1,
+    return_bias_grad: Literal[False] = False,
     n_threads: _Threads = None,
 ) -> _Float: ...
+@overload
+def hardswish_backward(
+    grad_output: ArrayLike,
+    x: ArrayLike | None = None,
+    *,
+    out: _Float | None = None,
+    bias: ArrayLike | None = None,
+    bias_axis: int = -1,
+    return_bias_grad: Literal[True],
+    n_threads: _Threads = None,
+) -> tuple[_Float, _Float]: ...
 def elu(
     x: ArrayLike,
     alpha: float = 1.0,
     out: _Float | None = None,
     *,
+    bias: ArrayLike | None = None,
+    bias_axis: int = -1,
     n_threads: _Threads = None,
 ) -> _Float: ...
+@overload
 def elu_backward(
     grad_output: ArrayLike,
     x: ArrayLike | None = None,
@@ -134,15 +265,34 @@ def elu_backward(
     y: ArrayLike | None = None,
     alpha: float = 1.0,
     out: _Float | None = None,
+    bias: ArrayLike | None = None,
+    bias_axis: int = -1,
+    return_bias_grad: Literal[False] = False,
     n_threads: _Threads = None,
 ) -> _Float: ...
+@overload
+def elu_backward(
+    grad_output: ArrayLike,
+    x: ArrayLike | None = None,
+    *,
+    y: ArrayLike | None = None,
+    alpha: float = 1.0,
+    out: _Float | None = None,
+    bias: ArrayLike | None = None,
+    bias_axis: int = -1,
+    return_bias_grad: Literal[True],
+    n_threads: _Threads = None,
+) -> tuple[_Float, _Float]: ...
 def celu(
     x: ArrayLike,
     alpha: float = 1.0,
     out: _Float | None = None,
     *,
+    bias: ArrayLike | None = None,
+    bias_axis: int = -1,
     n_threads: _Threads = None,
 ) -> _Float: ...
+@overload
 def celu_backward(
     grad_output: ArrayLike,
     x: ArrayLike | None = None,
@@ -150,30 +300,67 @@ def celu_backward(
     y: ArrayLike | None = None,
     alpha: float = 1.0,
     out: _Float | None = None,
+    bias: ArrayLike | None = None,
+    bias_axis: int = -1,
+    return_bias_grad: Literal[False] = False,
     n_threads: _Threads = None,
 ) -> _Float: ...
+@overload
+def celu_backward(
+    grad_output: ArrayLike,
+    x: ArrayLike | None = None,
+    *,
+    y: ArrayLike | None = None,
+    alpha: float = 1.0,
+    out: _Float | None = None,
+    bias: ArrayLike | None = None,
+    bias_axis: int = -1,
+    return_bias_grad: Literal[True],
+    n_threads: _Threads = None,
+) -> tuple[_Float, _Float]: ...
 def selu(
     x: ArrayLike,
     out: _Float | None = None,
     *,
+    bias: ArrayLike | None = None,
+    bias_axis: int = -1,
     n_threads: _Threads = None,
 ) -> _Float: ...
+@overload
 def selu_backward(
     grad_output: ArrayLike,
     x: ArrayLike | None = None,
     *,
     y: ArrayLike | None = None,
     out: _Float | None = None,
+    bias: ArrayLike | None = None,
+    bias_axis: int = -1,
+    return_bias_grad: Literal[False] = False,
     n_threads: _Threads = None,
 ) -> _Float: ...
+@overload
+def selu_backward(
+    grad_output: ArrayLike,
+    x: ArrayLike | None = None,
+    *,
+    y: ArrayLike | None = None,
+    out: _Float | None = None,
+    bias: ArrayLike | None = None,
+    bias_axis: int = -1,
+    return_bias_grad: Literal[True],
+    n_threads: _Threads = None,
+) -> tuple[_Float, _Float]: ...
 def gelu(
     x: ArrayLike,
     approximate: Literal["none",
     "tanh"] = 'none',
     out: _Float | None = None,
     *,
+    bias: ArrayLike | None = None,
+    bias_axis: int = -1,
     n_threads: _Threads = None,
 ) -> _Float: ...
+@overload
 def gelu_backward(
     grad_output: ArrayLike,
     x: ArrayLike | None = None,
@@ -181,42 +368,95 @@ def gelu_backward(
     approximate: Literal["none",
     "tanh"] = 'none',
     out: _Float | None = None,
+    bias: ArrayLike | None = None,
+    bias_axis: int = -1,
+    return_bias_grad: Literal[False] = False,
     n_threads: _Threads = None,
 ) -> _Float: ...
+@overload
+def gelu_backward(
+    grad_output: ArrayLike,
+    x: ArrayLike | None = None,
+    *,
+    approximate: Literal["none",
+    "tanh"] = 'none',
+    out: _Float | None = None,
+    bias: ArrayLike | None = None,
+    bias_axis: int = -1,
+    return_bias_grad: Literal[True],
+    n_threads: _Threads = None,
+) -> tuple[_Float, _Float]: ...
 def silu(
     x: ArrayLike,
     out: _Float | None = None,
     *,
+    bias: ArrayLike | None = None,
+    bias_axis: int = -1,
     n_threads: _Threads = None,
 ) -> _Float: ...
+@overload
 def silu_backward(
     grad_output: ArrayLike,
     x: ArrayLike | None = None,
     *,
     out: _Float | None = None,
+    bias: ArrayLike | None = None,
+    bias_axis: int = -1,
+    return_bias_grad: Literal[False] = False,
     n_threads: _Threads = None,
 ) -> _Float: ...
+@overload
+def silu_backward(
+    grad_output: ArrayLike,
+    x: ArrayLike | None = None,
+    *,
+    out: _Float | None = None,
+    bias: ArrayLike | None = None,
+    bias_axis: int = -1,
+    return_bias_grad: Literal[True],
+    n_threads: _Threads = None,
+) -> tuple[_Float, _Float]: ...
 def mish(
     x: ArrayLike,
     out: _Float | None = None,
     *,
+    bias: ArrayLike | None = None,
+    bias_axis: int = -1,
     n_threads: _Threads = None,
 ) -> _Float: ...
+@overload
 def mish_backward(
     grad_output: ArrayLike,
     x: ArrayLike | None = None,
     *,
     out: _Float | None = None,
+    bias: ArrayLike | None = None,
+    bias_axis: int = -1,
+    return_bias_grad: Literal[False] = False,
     n_threads: _Threads = None,
 ) -> _Float: ...
+@overload
+def mish_backward(
+    grad_output: ArrayLike,
+    x: ArrayLike | None = None,
+    *,
+    out: _Float | None = None,
+    bias: ArrayLike | None = None,
+    bias_axis: int = -1,
+    return_bias_grad: Literal[True],
+    n_threads: _Threads = None,
+) -> tuple[_Float, _Float]: ...
 def softplus(
     x: ArrayLike,
     beta: float = 1.0,
     threshold: float = 20.0,
     out: _Float | None = None,
     *,
+    bias: ArrayLike | None = None,
+    bias_axis: int = -1,
     n_threads: _Threads = None,
 ) -> _Float: ...
+@overload
 def softplus_backward(
     grad_output: ArrayLike,
     x: ArrayLike | None = None,
@@ -224,8 +464,24 @@ def softplus_backward(
     beta: float = 1.0,
     threshold: float = 20.0,
     out: _Float | None = None,
+    bias: ArrayLike | None = None,
+    bias_axis: int = -1,
+    return_bias_grad: Literal[False] = False,
     n_threads: _Threads = None,
 ) -> _Float: ...
+@overload
+def softplus_backward(
+    grad_output: ArrayLike,
+    x: ArrayLike | None = None,
+    *,
+    beta: float = 1.0,
+    threshold: float = 20.0,
+    out: _Float | None = None,
+    bias: ArrayLike | None = None,
+    bias_axis: int = -1,
+    return_bias_grad: Literal[True],
+    n_threads: _Threads = None,
+) -> tuple[_Float, _Float]: ...
 # --- end of generated stubs ---
 
 def prelu(
@@ -234,6 +490,8 @@ def prelu(
     out: _Float | None = None,
     *,
     axis: int = 1,
+    bias: ArrayLike | None = None,
+    bias_axis: int = -1,
     n_threads: _Threads = None,
 ) -> _Float: ...
 @overload
@@ -256,6 +514,7 @@ def maxout(
     return_indices: Literal[True],
     n_threads: _Threads = None,
 ) -> tuple[_Float, NDArray[np.intp]]: ...
+@overload
 def prelu_backward(
     grad_output: ArrayLike,
     x: ArrayLike,
@@ -263,8 +522,24 @@ def prelu_backward(
     out: _Float | None = None,
     *,
     axis: int = 1,
+    bias: ArrayLike | None = None,
+    bias_axis: int = -1,
+    return_bias_grad: Literal[False] = False,
     n_threads: _Threads = None,
 ) -> tuple[_Float, _Float]: ...
+@overload
+def prelu_backward(
+    grad_output: ArrayLike,
+    x: ArrayLike,
+    weight: ArrayLike,
+    out: _Float | None = None,
+    *,
+    axis: int = 1,
+    bias: ArrayLike | None = None,
+    bias_axis: int = -1,
+    return_bias_grad: Literal[True],
+    n_threads: _Threads = None,
+) -> tuple[_Float, _Float, _Float]: ...
 def maxout_backward(
     grad_output: ArrayLike,
     k: int,
@@ -285,6 +560,8 @@ def rrelu(
     training: bool = False,
     seed: int | np.random.Generator | None = None,
     return_noise: Literal[False] = False,
+    bias: ArrayLike | None = None,
+    bias_axis: int = -1,
     n_threads: _Threads = None,
 ) -> _Float: ...
 @overload
@@ -297,8 +574,11 @@ def rrelu(
     training: bool = False,
     seed: int | np.random.Generator | None = None,
     return_noise: Literal[True],
+    bias: ArrayLike | None = None,
+    bias_axis: int = -1,
     n_threads: _Threads = None,
 ) -> tuple[_Float, _Float]: ...
+@overload
 def rrelu_backward(
     grad_output: ArrayLike,
     x: ArrayLike | None = None,
@@ -308,8 +588,26 @@ def rrelu_backward(
     upper: float = 1 / 3,
     training: bool = False,
     out: _Float | None = None,
+    bias: ArrayLike | None = None,
+    bias_axis: int = -1,
+    return_bias_grad: Literal[False] = False,
     n_threads: _Threads = None,
 ) -> _Float: ...
+@overload
+def rrelu_backward(
+    grad_output: ArrayLike,
+    x: ArrayLike | None = None,
+    *,
+    noise: ArrayLike | None = None,
+    lower: float = 0.125,
+    upper: float = 1 / 3,
+    training: bool = False,
+    out: _Float | None = None,
+    bias: ArrayLike | None = None,
+    bias_axis: int = -1,
+    return_bias_grad: Literal[True],
+    n_threads: _Threads = None,
+) -> tuple[_Float, _Float]: ...
 def effective_n_threads(n_threads: _Threads = None) -> int: ...
 @overload
 def show_config(mode: Literal["stdout"] = "stdout") -> None: ...

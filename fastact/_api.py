@@ -32,21 +32,23 @@ from ._validate import (
 
 
 _OPS = _kernels.OPS
+_call = _kernels.call
 _NO_ARGS = (0.0, 0.0)
 
 
-def _elementwise(op, a, a_name, b, b_name, out, args, n_threads, f32_error=None):
+def _elementwise(op, a, a_name, b, b_name, out, args, n_threads, f32_error=None,
+                 bias=None, bias_axis=-1, bias_grad=False):
     """Shared body of every element-wise op: ``out = op(a[, b])`` with the
     kernel parameters ``args``; ``f32_error``: the message to raise if the
-    data are float32 (a parameter overflows there)."""
+    data are float32 (a parameter overflows there). With ``bias``, the op
+    applies to ``x + bias`` (x: ``a`` forward, ``b`` backward); with
+    ``bias_grad``, a backward pass returns ``(out, grad_bias)``."""
+    plain = bias is None and not bias_grad
+    if f32_error is None and plain:  # the common call: nothing to plan
+        done = _call(op, a, b, out, args[0], args[1], n_threads)
+        if done is not None:
+            return done
     nt = effective_n_threads(n_threads)
-    if _runtime.plain(a, b, out):  # the common call: nothing to plan
-        if f32_error is not None and a.dtype == np.float32:
-            raise ValueError(f32_error)
-        if out is None:
-            out = np.empty(a.shape, a.dtype)
-        _kernels.elementwise(op, a, b, out, None, args[0], args[1], 0, nt)
-        return out
     a = as_data(a, a_name)
     if f32_error is not None and a.dtype == np.float32:
         raise ValueError(f32_error)
@@ -56,6 +58,9 @@ def _elementwise(op, a, a_name, b, b_name, out, args, n_threads, f32_error=None)
         same_shape(a, a_name, b, b_name)
     if out is not None:
         check_out(out, a.shape, a.dtype)
+    if not plain:
+        return _biased(op, None if b is None else a, a if b is None else b, out, args, nt,
+                       bias, bias_axis, bias_grad)
     order = pick_order(out, a)
     dst, copy_back = destination(out, a.shape, a.dtype, order)
     outs = (out,)
@@ -64,6 +69,76 @@ def _elementwise(op, a, a_name, b, b_name, out, args, n_threads, f32_error=None)
         b = source(b, order, outs, alias_ok=True)
     _kernels.elementwise(op, a, b, dst, None, args[0], args[1], 0, nt)
     return finish(dst, copy_back)
+
+
+# --------------------------------------------------------------------------
+# Per-channel values (PReLU's weight, the fused bias) and the fused bias.
+
+def _per_channel(values, x, axis, name, torch_1d=False):
+    """``(v, shape, ax)``: the values cast to x's dtype and flattened, their
+    original shape, and the channel axis (None for one value shared by every
+    element). ``torch_1d``: PReLU's rule that 0-d and 1-D inputs with the
+    default axis=1 take a single value only."""
+    v_in = np.asarray(values)
+    if v_in.dtype is x.dtype and v_in.ndim == 1 and _runtime.layout(v_in) & _runtime.LAYOUT_C:
+        v = v_in  # already what the kernel takes
+    elif v_in.dtype.kind not in "biuf":
+        raise TypeError(f"{name} has dtype {v_in.dtype}; expected a real number array")
+    else:
+        v = np.ascontiguousarray(v_in, dtype=x.dtype).reshape(-1)
+    if torch_1d and x.ndim < 2 and axis == 1:
+        if v.size != 1:
+            raise ValueError(
+                f"{name} has {v.size} elements but x is {x.ndim}-D: with the default "
+                f"axis=1 only a single slope is accepted (as PyTorch); pass axis=0 "
+                f"for one slope per element of a 1-D x"
+            )
+        return v, v_in.shape, None
+    ax = check_axis(axis, x.ndim)
+    if v.size == 1:
+        return v, v_in.shape, None
+    if v.size != x.shape[ax]:
+        raise ValueError(
+            f"{name} has {v.size} elements; it needs 1 or x.shape[{axis}] = {x.shape[ax]}"
+        )
+    return v, v_in.shape, ax
+
+
+def _sum_axis(x, bias_axis):
+    """The channel axis of a bias gradient asked for without a bias."""
+    if x.ndim == 0:
+        raise ValueError("return_bias_grad=True without a bias needs x with at least one "
+                         "dimension (the bias gradient has x.shape[bias_axis] values); "
+                         "pass bias= to give it a shape")
+    return check_axis(bias_axis, x.ndim)
+
+
+def _biased(op, g, x, out, args, nt, bias, bias_axis, bias_grad, key=0):
+    """``op(x + bias)`` (g None) or ``op(g, x + bias)``, and with
+    ``bias_grad`` the per-channel sums of the result: ``(result,
+    grad_bias)``. x, g and out are checked."""
+    if bias is not None:
+        bv, b_shape, ax = _per_channel(bias, x, bias_axis, "bias")
+    else:
+        bv, ax = None, _sum_axis(x, bias_axis)
+        b_shape = (x.shape[ax],)
+    grad_b = np.empty(b_shape, x.dtype) if bias_grad else None
+    lead = x if g is None else g
+    order = pick_order(out, lead)
+    dst, copy_back = destination(out, x.shape, x.dtype, order)
+    outs = (out,)
+    x = source(x, order, outs, alias_ok=True)
+    if g is not None:
+        g = source(g, order, outs, alias_ok=True)
+    if bv is not None:
+        bv = source(bv, "C", outs)
+    C, inner = (1, max(x.size, 1)) if ax is None else \
+        (x.shape[ax], _inner_size(x.shape, ax, order))
+    _kernels.biased(op, None if g is None else kernel_view(g, order), kernel_view(x, order),
+                    bv, None, kernel_view(dst, order), None, grad_b, None, C, inner,
+                    args[0], args[1], key, nt)
+    result = finish(dst, copy_back)
+    return (result, grad_b) if bias_grad else result
 
 
 def _exactly_one(a, a_name, b, b_name):
@@ -119,22 +194,39 @@ _PARAMS_SOURCE = """
                 _SEEN[key] = hit
         floats, args, f32_error = hit"""
 
+# The common call (exact C-contiguous arrays, n_threads None or an int >= 1)
+# goes to the kernel in one C call: at n = 1e3 a call costs about what a
+# Numba function costs to dispatch.
 _FORWARD_SOURCE = """
 def {name}({signature}):{params}
-    return _elementwise(_CODE, x, "x", None, None, out, args, n_threads, f32_error)
+    if f32_error is None and bias is None:
+        done = _call(_CODE, x, None, out, args[0], args[1], n_threads)
+        if done is not None:
+            return done
+    return _elementwise(_CODE, x, "x", None, None, out, args, n_threads, f32_error,
+                        bias, bias_axis)
 """
 
 _BACKWARD_SOURCE = """
-def {name}_backward({signature}):
-    {refs}{params}
+def {name}_backward({signature}):{params}
+    if {x_only} and f32_error is None and bias is None and not return_bias_grad:
+        done = _call(_CODE, grad_output, x, out, args[0], args[1], n_threads)
+        if done is not None:
+            return done
+    {refs}
     if y is not None and _OP.y_error is not None:
         why = _OP.y_error(*floats)
         if why:
             raise ValueError(why)
+    if y is not None and bias is not None:
+        raise TypeError(_Y_BIAS)
     ref, ref_name, code = (x, "x", _CODE) if x is not None else (y, "y", _CODE_Y)
     return _elementwise(code, grad_output, "grad_output", ref, ref_name, out, args,
-                        n_threads, f32_error)
+                        n_threads, f32_error, bias, bias_axis, return_bias_grad)
 """
+
+_Y_BIAS = ("bias= goes with x= (the gradient is taken at x + bias); the forward "
+           "output y already includes the bias: pass y= alone")
 
 _X_DOC = """x : array_like of float32 or float64
     Input; any other dtype raises ``TypeError`` (never cast)."""
@@ -148,6 +240,23 @@ _GRAD_OUT_DOC = """out : ndarray, optional
     in-place call."""
 _THREADS_DOC = """n_threads : int, optional
     Threads for this call; see :func:`fastact.effective_n_threads`."""
+_BIAS_DOC = """bias : array_like, optional
+    Fused bias: the op applies to ``x + bias[c]``, ``c`` the index along
+    ``bias_axis``, the sum formed in the data dtype (so the result equals the
+    op applied to NumPy's ``x + b``, bit for bit). A scalar, 1 element, or
+    ``x.shape[bias_axis]`` elements; cast to the data dtype.
+bias_axis : int, default -1
+    The bias's axis: -1 features last (after ``X @ W``), 1 NCHW channels."""
+_BIAS_BACKWARD_DOC = """bias : array_like, optional
+    The forward's fused bias: the gradient is taken at ``x + bias[c]``
+    (``x`` required: with ``y=`` it raises ``TypeError``).
+bias_axis : int, default -1
+    The bias's axis, as in the forward.
+return_bias_grad : bool, default False
+    Also return the bias gradient: ``grad_input`` summed over every axis
+    but ``bias_axis``, in float64 (the same bits for every thread count),
+    rounded to the data dtype; shaped like ``bias``, or
+    ``(x.shape[bias_axis],)`` without one."""
 
 
 def _docstring(op, backward):
@@ -165,7 +274,7 @@ def _docstring(op, backward):
         params.append(f"{p.name} : {kind}\n    {p.doc[:1].upper()}{p.doc[1:]}{how}.{note}")
     if not backward:
         head = f"{op.summary}: ``{op.rule}``, element-wise."
-        sections = [_X_DOC, *params, _OUT_DOC, _THREADS_DOC]
+        sections = [_X_DOC, *params, _OUT_DOC, _BIAS_DOC, _THREADS_DOC]
         returns = "ndarray\n    ``out`` when given, else a new array."
         twin = op.name
     else:
@@ -179,8 +288,10 @@ def _docstring(op, backward):
                 "``x`` and ``y``.",
                 f"y : array_like, optional\n    {y_doc}"] if op.y else \
             ["x : array_like\n    The forward input (required)."]
-        sections = [_GRAD_DOC, *refs, *params, _GRAD_OUT_DOC, _THREADS_DOC]
-        returns = "ndarray\n    The gradient with respect to ``x``."
+        sections = [_GRAD_DOC, *refs, *params, _GRAD_OUT_DOC, _BIAS_BACKWARD_DOC,
+                    _THREADS_DOC]
+        returns = ("ndarray\n    The gradient with respect to ``x``; with "
+                   "``return_bias_grad=True`` the pair ``(grad_input, grad_bias)``.")
         twin = op.name + "_backward"
     example = "" if backward or not op.example else (
         "\n\nExamples\n--------\n>>> import numpy as np, fastact" + op.example)
@@ -194,10 +305,10 @@ def _define(op):
     """The forward and backward functions of a registry entry, by name."""
     made = {}
     for backward in (False, True):
-        scope = {"_elementwise": _elementwise, "_params": _params, "_OP": op,
+        scope = {"_elementwise": _elementwise, "_params": _params, "_OP": op, "_call": _call,
                  "_exactly_one": _exactly_one, "_required": _required,
                  "_CODE": _OPS[op.backward if backward else op.forward], "_SEEN": {},
-                 "_CODE_Y": _OPS[op.backward_y or op.backward]}
+                 "_CODE_Y": _OPS[op.backward_y or op.backward], "_Y_BIAS": _Y_BIAS}
         scope.update({"_D_" + p.name: p.default for p in op.params
                       if p.default is not _ops.REQUIRED})
         if all(p.default is not _ops.REQUIRED for p in op.params):
@@ -216,9 +327,10 @@ def _define(op):
             if _ops.default(p, backward) is not None else
             f"({p.name} is None or type({p.name}) is float)" for p in op.params) or "True"
         params = _PARAMS_SOURCE.format(defaults=defaults, values=values, all_float=all_float)
+        x_only = "x is not None and y is None" if op.y else "x is not None"
         source = (_BACKWARD_SOURCE if backward else _FORWARD_SOURCE).format(
             name=op.name, signature=_ops.signature(op, backward, defaults="_D_"),
-            params=params, refs=refs)
+            params=params, refs=refs, x_only=x_only)
         exec(source, scope)  # noqa: S102 - source built from the registry entry
         func = scope[op.name + ("_backward" if backward else "")]
         func.__module__ = "fastact"
@@ -266,7 +378,7 @@ _RRELU_DEFAULT = (_LOWER, _UPPER, None, ((_LOWER + _UPPER) / 2, 0.0))
 
 
 def rrelu(x, lower=_LOWER, upper=_UPPER, out=None, *, training=False, seed=None,
-          return_noise=False, n_threads=None):
+          return_noise=False, bias=None, bias_axis=-1, n_threads=None):
     """Randomized leaky ReLU: ``x if x > 0 else r * x``.
 
     Parameters
@@ -295,6 +407,13 @@ def rrelu(x, lower=_LOWER, upper=_UPPER, out=None, *, training=False, seed=None,
         Also return ``noise`` (PyTorch's name): 1 where ``x > 0`` or NaN, the
         slope used elsewhere, in ``x``'s dtype and shape. The training
         gradient is ``grad_output * noise`` (:func:`rrelu_backward`).
+    bias : array_like, optional
+        Fused bias: RReLU of ``x + bias[c]``, ``c`` the index along
+        ``bias_axis``, the sum formed in the data dtype (bit for bit NumPy's
+        ``x + b``); 1 or ``x.shape[bias_axis]`` values. One pass in eval
+        mode; in training mode, or with ``return_noise``, the sum is formed
+        first.
+    bias_axis : int, default -1
     n_threads : int, optional
 
     Returns
@@ -313,7 +432,9 @@ def rrelu(x, lower=_LOWER, upper=_UPPER, out=None, *, training=False, seed=None,
     lo, hi, f32_error, eval_args = _rrelu_bounds(lower, upper)
     if not training and not return_noise:
         return _elementwise(_OPS["leaky_relu"], x, "x", None, None, out, eval_args,
-                            n_threads, f32_error)
+                            n_threads, f32_error, bias, bias_axis)
+    if bias is not None:
+        x = _plus_bias(x, bias, bias_axis)
     key = _ops.rrelu_key(seed) if training else 0
     nt = effective_n_threads(n_threads)
     if training and not return_noise and _runtime.plain(x, None, out) and (
@@ -347,7 +468,8 @@ def rrelu(x, lower=_LOWER, upper=_UPPER, out=None, *, training=False, seed=None,
 
 
 def rrelu_backward(grad_output, x=None, *, noise=None, lower=_LOWER, upper=_UPPER,
-                   training=False, out=None, n_threads=None):
+                   training=False, out=None, bias=None, bias_axis=-1, return_bias_grad=False,
+                   n_threads=None):
     """Gradient of :func:`rrelu`.
 
     Parameters
@@ -363,6 +485,14 @@ def rrelu_backward(grad_output, x=None, *, noise=None, lower=_LOWER, upper=_UPPE
     training : bool, default False
     out : ndarray, optional
         ``out=grad_output`` is the in-place call.
+    bias : array_like, optional
+        Eval mode: the forward's fused bias, the gradient taken at
+        ``x + bias[c]``. Training mode reads ``noise``, not ``x``: a bias
+        there raises ``TypeError``.
+    bias_axis : int, default -1
+    return_bias_grad : bool, default False
+        Also return the bias gradient: the result summed over every axis but
+        ``bias_axis`` in float64, rounded to the data dtype.
     n_threads : int, optional
 
     Returns
@@ -370,6 +500,7 @@ def rrelu_backward(grad_output, x=None, *, noise=None, lower=_LOWER, upper=_UPPE
     ndarray
         training: ``grad_output * noise``; eval: ``grad_output if x > 0 else
         s * grad_output`` (a NaN ``x`` takes the slope side, as Leaky ReLU).
+        With ``return_bias_grad=True``, the pair ``(grad_input, grad_bias)``.
 
     Notes
     -----
@@ -383,6 +514,9 @@ def rrelu_backward(grad_output, x=None, *, noise=None, lower=_LOWER, upper=_UPPE
         a, a_name, b, b_name, unused, unused_name = \
             grad_output, "grad_output", noise, "noise", x, "x"
         code, args = _OPS["mul"], _NO_ARGS
+        if bias is not None:
+            raise TypeError("bias= goes with x= in eval mode; the training gradient "
+                            "reads noise=, which the bias does not change")
     else:
         _required(x, "x", " when training=False")
         a, a_name, b, b_name, unused, unused_name = \
@@ -392,41 +526,27 @@ def rrelu_backward(grad_output, x=None, *, noise=None, lower=_LOWER, upper=_UPPE
         g, other = as_data(a, a_name), as_data(unused, unused_name)
         same_dtype(g, a_name, other, unused_name)
         same_shape(g, a_name, other, unused_name)
-    return _elementwise(code, a, a_name, b, b_name, out, args, n_threads, f32_error)
+    return _elementwise(code, a, a_name, b, b_name, out, args, n_threads, f32_error,
+                        bias, bias_axis, return_bias_grad)
+
+
+def _plus_bias(x, bias, bias_axis):
+    """NumPy's ``x + bias`` along ``bias_axis``, in x's dtype."""
+    x = as_data(x, "x")
+    b, _, ax = _per_channel(bias, x, bias_axis, "bias")
+    return _add_along(x, b, ax)
+
+
+def _add_along(x, b, ax):
+    """``x + b[c]``, c the index along ``ax`` (None: b holds one value)."""
+    shape = [1] * x.ndim
+    if ax is not None:
+        shape[ax] = b.size
+    return np.add(x, b.reshape(shape), dtype=x.dtype)
 
 
 # --------------------------------------------------------------------------
 # PReLU
-
-
-def _prelu_weight(weight, x, axis):
-    """The weight cast to x's dtype and flattened, its original shape, and the
-    channel axis (None for a single shared slope)."""
-    w_in = np.asarray(weight)
-    if w_in.dtype is x.dtype and w_in.ndim == 1 and _runtime.layout(w_in) & _runtime.LAYOUT_C:
-        w = w_in  # already what the kernel takes
-    elif w_in.dtype.kind not in "biuf":
-        raise TypeError(f"weight has dtype {w_in.dtype}; expected a real number array")
-    else:
-        w = np.ascontiguousarray(w_in, dtype=x.dtype).reshape(-1)
-    if x.ndim < 2 and axis == 1:
-        # PyTorch's convention: 0-d and 1-D inputs have no channel dim 1.
-        if w.size != 1:
-            raise ValueError(
-                f"weight has {w.size} elements but x is {x.ndim}-D: with the default "
-                f"axis=1 only a single slope is accepted (as PyTorch); pass axis=0 "
-                f"for one slope per element of a 1-D x"
-            )
-        return w, w_in.shape, None
-    ax = check_axis(axis, x.ndim)
-    if w.size == 1:
-        return w, w_in.shape, None
-    if w.size != x.shape[ax]:
-        raise ValueError(
-            f"weight has {w.size} elements; it needs 1 or x.shape[{axis}] = "
-            f"{x.shape[ax]}"
-        )
-    return w, w_in.shape, ax
 
 
 def _inner_size(shape, ax, order):
@@ -440,12 +560,16 @@ def _inner_size(shape, ax, order):
 _FORWARD = object()  # the g of a forward call, so that a None grad_output is an error
 
 
-def _prelu(g, x, weight, out, axis, n_threads, grad_weight_dtype=None):
+def _prelu(g, x, weight, out, axis, n_threads, grad_weight_dtype=None, bias=None,
+           bias_axis=-1, bias_grad=False):
     """Shared body of prelu (g is _FORWARD) and prelu_backward (the weight
-    gradient in x's dtype, or in ``grad_weight_dtype``)."""
+    gradient in x's dtype, or in ``grad_weight_dtype``); with a fused bias
+    or its gradient, _prelu_biased."""
     nt = effective_n_threads(n_threads)
     backward = g is not _FORWARD
     plan = None
+    if bias is not None or bias_grad:
+        return _prelu_biased(g, x, weight, out, axis, nt, bias, bias_axis, bias_grad)
     if grad_weight_dtype is None:
         plan = _runtime.prelu_plan(g if backward else None, x, weight, axis, out, backward)
     if plan is not None:  # the common call, checked and allocated in C
@@ -459,7 +583,7 @@ def _prelu(g, x, weight, out, axis, n_threads, grad_weight_dtype=None):
         g = as_data(g, "grad_output")
         same_dtype(g, "grad_output", x, "x")
         same_shape(g, "grad_output", x, "x")
-    w, w_shape, ax = _prelu_weight(weight, x, axis)
+    w, w_shape, ax = _per_channel(weight, x, axis, "weight", torch_1d=True)
     if out is not None:
         check_out(out, x.shape, x.dtype)
     if ax is None:  # one shared slope: a single channel
@@ -493,13 +617,95 @@ def _prelu(g, x, weight, out, axis, n_threads, grad_weight_dtype=None):
     return result, grad_w
 
 
+def _prelu_biased(g, x, weight, out, axis, nt, bias, bias_axis, bias_grad):
+    """PReLU of ``x + bias`` (g is _FORWARD) or its gradients, and with
+    ``bias_grad`` the bias gradient last: ``(grad_input, grad_weight,
+    grad_bias)``. One fused pass when the weight and the bias have one
+    channel axis (or either is a single value); otherwise the sum is formed
+    by NumPy first and the bias gradient summed by NumPy after (in float64,
+    one thread: the same bits for every thread count either way)."""
+    x = as_data(x, "x")
+    g = None if g is _FORWARD else as_data(g, "grad_output")
+    if g is not None:
+        same_dtype(g, "grad_output", x, "x")
+        same_shape(g, "grad_output", x, "x")
+    w, w_shape, wax = _per_channel(weight, x, axis, "weight", torch_1d=True)
+    if bias is not None:
+        b, b_shape, bax = _per_channel(bias, x, bias_axis, "bias")
+    else:
+        b, bax = None, _sum_axis(x, bias_axis)
+        b_shape = (x.shape[bax],)
+    if out is not None:
+        check_out(out, x.shape, x.dtype)
+    if wax is not None and bax is not None and wax != bax:
+        return _prelu_two_axes(g, x, b, bax, b_shape, weight, out, axis, nt, bias_grad)
+    ax = bax if wax is None else wax
+    if ax is not None:  # one layout for both: a single value spread over the channels
+        C = x.shape[ax]
+        if w.size != C:
+            w = np.full(C, w[0], x.dtype)
+        if b is not None and b.size != C:
+            b = np.full(C, b[0], x.dtype)
+    else:
+        C = 1
+    lead = x if g is None else g
+    order = pick_order(out, lead)
+    dst, copy_back = destination(out, x.shape, x.dtype, order)
+    outs = (out,)
+    x = source(x, order, outs, alias_ok=g is None)
+    if g is not None:
+        g = source(g, order, outs, alias_ok=True)
+    w = source(w, "C", outs)
+    if b is not None:
+        b = source(b, "C", outs)
+    inner = max(x.size, 1) if ax is None else _inner_size(x.shape, ax, order)
+    # Per-channel float64 sums, rounded below (a single weight or bias
+    # spread over the channels takes the total).
+    sum_w = None if g is None else np.empty(C, np.float64)
+    sum_b = np.empty(C, np.float64) if bias_grad else None
+    _kernels.biased(0, None if g is None else kernel_view(g, order), kernel_view(x, order),
+                    b, w, kernel_view(dst, order), None, sum_b, sum_w, C, inner,
+                    0.0, 0.0, 0, nt)
+    result = finish(dst, copy_back)
+    if g is None:
+        return result
+    grads = [result, _rounded(sum_w, w_shape, x.dtype)]
+    if bias_grad:
+        grads.append(_rounded(sum_b, b_shape, x.dtype))
+    return tuple(grads)
+
+
+def _rounded(sums, shape, dtype):
+    """Float64 channel sums as a gradient of ``shape``: one rounding to the
+    dtype, the total when the parameter is a single value (C casts: a sum
+    beyond float32 becomes inf without a warning, as in the kernels)."""
+    if math.prod(shape) != sums.size:
+        sums = np.array([sums.sum()])
+    with np.errstate(over="ignore"):
+        return sums.astype(dtype).reshape(shape)
+
+
+def _prelu_two_axes(g, x, b, bax, b_shape, weight, out, axis, nt, bias_grad):
+    """_prelu_biased when the weight and the bias lie on different axes."""
+    if b is not None:
+        x = _add_along(x, b, bax)
+    if g is None:
+        return _prelu(_FORWARD, x, weight, out, axis, nt)
+    grad_input, grad_weight = _prelu(g, x, weight, out, axis, nt)
+    if not bias_grad:
+        return grad_input, grad_weight
+    others = tuple(d for d in range(x.ndim) if d != bax)
+    sums = np.sum(grad_input, axis=others, dtype=np.float64)
+    return grad_input, grad_weight, _rounded(sums, b_shape, x.dtype)
+
+
 def _prelu_partial_weight_grad(g, x, weight, axis, n_threads=None):
     """The weight gradient of one block in float64, unrounded: the partial
     sums fastact.dask reduces as a tree."""
     return _prelu(g, x, weight, None, axis, n_threads, np.float64)[1].reshape(-1)
 
 
-def prelu(x, weight, out=None, *, axis=1, n_threads=None):
+def prelu(x, weight, out=None, *, axis=1, bias=None, bias_axis=-1, n_threads=None):
     """Parametric ReLU: ``x if x > 0 else w[c] * x``, ``c`` the index along ``axis``.
 
     Parameters
@@ -514,6 +720,14 @@ def prelu(x, weight, out=None, *, axis=1, n_threads=None):
         The channel axis: 1 is PyTorch's NCHW, -1 channels-last. For 0-d and
         1-D ``x`` with the default axis only a single slope is accepted, as in
         PyTorch; a per-element weight on 1-D ``x`` needs ``axis=0``.
+    bias : array_like, optional
+        Fused bias: the result is PReLU of ``x + bias[c]``, ``c`` the index
+        along ``bias_axis``, the sum formed in the data dtype (so the result
+        equals PReLU of NumPy's ``x + b``, bit for bit). A scalar, 1 element,
+        or ``x.shape[bias_axis]`` elements; cast to the data dtype.
+    bias_axis : int, default -1
+        The bias's axis. One pass when it is the weight's axis (or either is
+        a single value), else NumPy forms ``x + bias`` first.
     n_threads : int, optional
 
     Returns
@@ -534,10 +748,11 @@ def prelu(x, weight, out=None, *, axis=1, n_threads=None):
            [-0.2, -0.2],
            [-0.3, -0.3]], dtype=float32)
     """
-    return _prelu(_FORWARD, x, weight, out, axis, n_threads)
+    return _prelu(_FORWARD, x, weight, out, axis, n_threads, bias=bias, bias_axis=bias_axis)
 
 
-def prelu_backward(grad_output, x, weight, out=None, *, axis=1, n_threads=None):
+def prelu_backward(grad_output, x, weight, out=None, *, axis=1, bias=None, bias_axis=-1,
+                   return_bias_grad=False, n_threads=None):
     """Gradients of :func:`prelu` with respect to the input and the weight.
 
     Parameters
@@ -550,6 +765,15 @@ def prelu_backward(grad_output, x, weight, out=None, *, axis=1, n_threads=None):
     out : ndarray, optional
         Receives the input gradient; ``out=grad_output`` is the in-place call.
     axis : int, default 1
+    bias : array_like, optional
+        The forward's fused bias: the gradients are taken at ``x + bias[c]``.
+    bias_axis : int, default -1
+        The bias's axis, as in the forward.
+    return_bias_grad : bool, default False
+        Also return the bias gradient (third): ``grad_input`` summed over
+        every axis but ``bias_axis``, in float64 (the same bits for every
+        thread count), rounded to the data dtype; shaped like ``bias``, or
+        ``(x.shape[bias_axis],)`` without one.
     n_threads : int, optional
 
     Returns
@@ -563,11 +787,15 @@ def prelu_backward(grad_output, x, weight, out=None, *, axis=1, n_threads=None):
         depend on the thread count; returned in ``x``'s dtype with the shape
         of ``np.asarray(weight)``.
 
+    grad_bias : ndarray, only with ``return_bias_grad=True``
+
     Notes
     -----
-    Both gradients come from one pass over the data.
+    Every gradient comes from one pass over the data (with a bias on
+    another axis than the weight's, the bias gradient takes a second).
     """
-    return _prelu(grad_output, x, weight, out, axis, n_threads)
+    return _prelu(grad_output, x, weight, out, axis, n_threads, bias=bias,
+                  bias_axis=bias_axis, bias_grad=return_bias_grad)
 
 
 # --------------------------------------------------------------------------

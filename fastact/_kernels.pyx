@@ -20,7 +20,7 @@ cimport cython
 from cython cimport floating
 from cython.parallel cimport prange
 
-from fastact._runtime cimport Ticket, begin, end, share, unshare
+from fastact._runtime cimport Ticket, begin, end, is_plain, plain_threads, share, unshare
 from libc.stdlib cimport calloc, free
 from libc.string cimport memset
 
@@ -127,6 +127,8 @@ cdef enum:
     ARGMAX_TILE = 256
     # Weight-gradient terms are formed SUM_TILE at a time on the stack.
     SUM_TILE = 256
+    # Fused bias: x + b is formed BIAS_TILE elements at a time on the stack.
+    BIAS_TILE = 512
 
 
 # --------------------------------------------------------------------------
@@ -826,6 +828,183 @@ cdef void _prelu_run(const floating* g, const floating* x, const floating* w,
 
 
 # --------------------------------------------------------------------------
+# Fused bias: out = op(x + b[c]) forward, op(g, x + b[c]) backward, x seen as
+# a C-ordered (outer, C, inner) block as for PReLU. x + b[c] is formed in the
+# data dtype into a stack tile, so the op sees exactly the array NumPy's
+# x + b gives and the result has its bits; a backward pass adds its result
+# up per channel (the bias gradient) while the tile is in cache. PReLU with a
+# bias takes the same loop, its weight laid out like the bias (one axis).
+#
+# The bias and weight for a tile come from a pattern: when a period of
+# P = C * inner elements fits the tile (every channels-last layer, small
+# images), one pattern of BIAS_TILE + P values made per span serves every
+# tile at offset pos % P, and the sums go to per-position accumulators folded
+# into channels at the end of the span; otherwise each tile fills its own
+# pattern by runs and adds each run to its channel. Either way the order of
+# the sums is a function of the span, and spans of the shape alone.
+
+cdef void _pattern(floating* p, const floating* v, Py_ssize_t start, Py_ssize_t m,
+                   Py_ssize_t C, Py_ssize_t inner) noexcept nogil:
+    # p[i] = v[channel of element start + i], i < m, filled run by run.
+    cdef Py_ssize_t i = 0, j, length, c
+    cdef floating vc
+    while i < m:
+        c = ((start + i) // inner) % C
+        if inner == 1:
+            length = min(C - c, m - i)
+            for j in range(length):
+                p[i + j] = v[c + j]
+        else:
+            length = min(inner - (start + i) % inner, m - i)
+            vc = v[c]
+            for j in range(length):
+                p[i + j] = vc
+        i += length
+
+
+cdef void _runs_to_channels(const floating* v, double* acc, Py_ssize_t start, Py_ssize_t m,
+                            Py_ssize_t C, Py_ssize_t inner) noexcept nogil:
+    # acc[channel of element start + i] += v[i], i < m, run by run; a run of
+    # one channel is summed in eight lanes first.
+    cdef double lane[8]
+    cdef Py_ssize_t i = 0, j, l, length, c, m8
+    while i < m:
+        c = ((start + i) // inner) % C
+        if inner == 1:
+            length = min(C - c, m - i)
+            for j in range(length):
+                acc[c + j] += v[i + j]
+        else:
+            length = min(inner - (start + i) % inner, m - i)
+            for l in range(8):
+                lane[l] = 0
+            m8 = length - length % 8
+            for j in range(0, m8, 8):
+                for l in range(8):
+                    lane[l] += v[i + j + l]
+            for j in range(m8, length):
+                lane[j - m8] += v[i + j]
+            acc[c] += ((lane[0] + lane[1]) + (lane[2] + lane[3])) + \
+                ((lane[4] + lane[5]) + (lane[6] + lane[7]))
+        i += length
+
+
+cdef void _bias_span(int op, const floating* g, const floating* x, const floating* b,
+                     const floating* w, floating* out, floating* out2, double* bacc,
+                     double* wacc, Py_ssize_t start, Py_ssize_t end, Py_ssize_t C,
+                     Py_ssize_t inner, const Args* args) noexcept nogil:
+    # Elements [start, end). g == NULL: forward. b: the bias (C values) or
+    # NULL; w: PReLU's slopes (C values; op unused) or NULL. bacc and wacc
+    # (C doubles each, or NULL) receive the bias and weight gradients. Each
+    # tile reads x and g before it writes out, so out may be x or g.
+    cdef floating t[BIAS_TILE]
+    cdef double term[BIAS_TILE]
+    cdef floating pb[2 * BIAS_TILE]
+    cdef floating pw[2 * BIAS_TILE]
+    cdef double sb[2 * BIAS_TILE]
+    cdef double sw[2 * BIAS_TILE]
+    cdef Py_ssize_t P = C * inner
+    cdef bint periodic = P <= BIAS_TILE
+    cdef Py_ssize_t pos, m, i, ph = 0, ext = BIAS_TILE + P
+    cdef const floating* src
+    cdef const floating* tb = pb
+    cdef const floating* tw = pw
+    cdef floating gi, xi
+    if periodic:
+        if b != NULL:
+            _pattern(pb, b, 0, ext, C, inner)
+        if w != NULL:
+            _pattern(pw, w, 0, ext, C, inner)
+        if bacc != NULL:
+            memset(sb, 0, ext * sizeof(double))
+        if wacc != NULL:
+            memset(sw, 0, ext * sizeof(double))
+    pos = start
+    while pos < end:
+        m = min(<Py_ssize_t>BIAS_TILE, end - pos)
+        if periodic:
+            ph = pos % P
+            tb = pb + ph
+            tw = pw + ph
+        else:
+            if b != NULL:
+                _pattern(pb, b, pos, m, C, inner)
+            if w != NULL:
+                _pattern(pw, w, pos, m, C, inner)
+        src = x + pos
+        if b != NULL:
+            for i in range(m):
+                t[i] = x[pos + i] + tb[i]
+            src = t
+        if w != NULL:  # PReLU
+            if g == NULL:
+                for i in range(m):
+                    out[pos + i] = _leaky(src[i], tw[i])
+            elif wacc != NULL:
+                for i in range(m):  # both from the same loads; out may be g
+                    gi = g[pos + i]
+                    xi = src[i]
+                    term[i] = _slope_grad(gi, xi)
+                    out[pos + i] = _leaky_grad(gi, xi, tw[i])
+                if periodic:
+                    for i in range(m):
+                        sw[ph + i] += term[i]
+                else:
+                    _runs_to_channels(term, wacc, pos, m, C, inner)
+            else:
+                for i in range(m):
+                    out[pos + i] = _leaky_grad(g[pos + i], src[i], tw[i])
+        elif g == NULL:
+            _ew_span(op, src, NULL, out + pos, (out2 + pos) if out2 != NULL else NULL,
+                     m, args, pos)
+        else:
+            _ew_span(op, g + pos, src, out + pos, NULL, m, args, pos)
+        if bacc != NULL:
+            if periodic:
+                for i in range(m):
+                    sb[ph + i] += out[pos + i]
+            else:
+                _runs_to_channels(out + pos, bacc, pos, m, C, inner)
+        pos += m
+    if periodic:  # fold the per-position sums into channels, in position order
+        for i in range(ext):
+            if bacc != NULL:
+                bacc[(i // inner) % C] += sb[i]
+            if wacc != NULL:
+                wacc[(i // inner) % C] += sw[i]
+
+
+cdef void _bias_run(int op, const floating* g, const floating* x, const floating* b,
+                    const floating* w, floating* out, floating* out2, double* bpart,
+                    double* wpart, Py_ssize_t n, Py_ssize_t C, Py_ssize_t inner,
+                    Py_ssize_t nb, const Args* args, int n_threads) noexcept nogil:
+    # The blocks of _prelu_run (a function of the shape alone); block j's
+    # sums go to bpart + j*C and wpart + j*C.
+    cdef Py_ssize_t unit = C if inner == 1 else 1
+    cdef Py_ssize_t units = n // unit
+    cdef Py_ssize_t j
+    cdef Ticket ticket
+    cdef int kind = op if w == NULL else (KIND_PRELU if g == NULL else KIND_PRELU_GRAD)
+    cdef int team = begin(&ticket, _kind(kind, floating is double), n,
+                          _team_size(n, nb, n_threads))
+    if team == 1:
+        for j in range(nb):
+            _bias_span(op, g, x, b, w, out, out2,
+                       (bpart + j * C) if bpart != NULL else NULL,
+                       (wpart + j * C) if wpart != NULL else NULL,
+                       (j * units // nb) * unit, ((j + 1) * units // nb) * unit, C, inner,
+                       args)
+    else:
+        for j in prange(nb, schedule="dynamic", num_threads=team):
+            _bias_span(op, g, x, b, w, out, out2,
+                       (bpart + j * C) if bpart != NULL else NULL,
+                       (wpart + j * C) if wpart != NULL else NULL,
+                       (j * units // nb) * unit, ((j + 1) * units // nb) * unit, C, inner,
+                       args)
+    end(&ticket)
+
+
+# --------------------------------------------------------------------------
 # Maxout: x seen as a C-ordered (outer, M, inner) block, groups of k along M.
 # Output row r (of R = outer * M/k) reads the k input rows starting at r*k,
 # each `inner` long, so the input row of a group starts at x + r*k*inner.
@@ -1151,6 +1330,27 @@ def elementwise(int op, cnp.ndarray a, cnp.ndarray b, cnp.ndarray out, cnp.ndarr
                 double p0, double p1, uint64_t key, int n_threads):
     """out (and out2) = op(a[, b]) over a.size elements (see the OP_* codes);
     p0 and p1 are rounded to the data dtype."""
+    _elementwise(op, a, b, out, out2, p0, p1, key, n_threads)
+
+
+def call(int op, object a, object b, object out, double p0, double p1, object n_threads):
+    """The common call in one step: when a, b and out pass
+    fastact._runtime.plain() and n_threads is None or an int >= 1,
+    out = op(a[, b]) (out allocated when None) is returned; otherwise None,
+    with nothing done, and the Python layer plans the call."""
+    cdef int nt = plain_threads(n_threads)
+    if nt < 0 or not is_plain(a, b, out):
+        return None
+    if out is None:
+        out = cnp.PyArray_EMPTY(cnp.PyArray_NDIM(<cnp.ndarray>a), cnp.PyArray_DIMS(<cnp.ndarray>a),
+                                cnp.PyArray_TYPE(<cnp.ndarray>a), 0)
+    _elementwise(op, a, b, out, None, p0, p1, 0, nt)
+    return out
+
+
+cdef int _elementwise(int op, cnp.ndarray a, cnp.ndarray b, cnp.ndarray out,
+                      cnp.ndarray out2, double p0, double p1, uint64_t key,
+                      int n_threads) except -1:
     if op < 0 or op >= N_OPS:
         raise ValueError(f"unknown element-wise op code {op}")
     cdef Py_ssize_t n = cnp.PyArray_SIZE(a)
@@ -1172,6 +1372,7 @@ def elementwise(int op, cnp.ndarray a, cnp.ndarray b, cnp.ndarray out, cnp.ndarr
             _ew_run[double](op, <double*>pa, <double*>pb, <double*>po, <double*>po2, n,
                             &args, n_threads)
         _unshare(n)
+    return 0
 
 
 def prelu(cnp.ndarray g, cnp.ndarray x, cnp.ndarray w, cnp.ndarray out,
@@ -1221,6 +1422,77 @@ def prelu(cnp.ndarray g, cnp.ndarray x, cnp.ndarray w, cnp.ndarray out,
                 else:
                     (<double*>pgw)[c] = partial[c]
             free(partial)
+
+
+def biased(int op, cnp.ndarray g, cnp.ndarray x, cnp.ndarray b, cnp.ndarray w,
+           cnp.ndarray out, cnp.ndarray out2, cnp.ndarray grad_b, cnp.ndarray grad_w,
+           Py_ssize_t C, Py_ssize_t inner, double p0, double p1, uint64_t key,
+           int n_threads):
+    """An op with a per-channel bias and gradient sums, x seen as
+    (x.size // (C*inner), C, inner), C-ordered; b and w hold C values or are
+    None.
+
+    g None: forward, out = op(x + b) (out2: RReLU's noise), or PReLU with
+    slopes w when w is given (op unused). Else out = op(g, x + b), or PReLU's
+    input gradient when w is given. grad_b and grad_w (C values each, float32
+    or float64, or None) receive the per-channel sums of out and PReLU's
+    weight gradient, summed in float64 and rounded once at the end.
+    """
+    if w is None and (op < 0 or op >= N_OPS):
+        raise ValueError(f"unknown element-wise op code {op}")
+    if w is None and op in TWO_OUTPUTS and out2 is None:
+        raise ValueError(f"element-wise op code {op} needs a second output")
+    cdef Py_ssize_t n = cnp.PyArray_SIZE(x)
+    cdef Py_ssize_t nb = _prelu_blocks(n, C, inner) if n else 1
+    cdef Py_ssize_t j, c
+    cdef double* parts = NULL
+    cdef double* bpart = NULL
+    cdef double* wpart = NULL
+    cdef void* pg = _ptr(g)
+    cdef void* px = _ptr(x)
+    cdef void* pb = _ptr(b)
+    cdef void* pw = _ptr(w)
+    cdef void* po = _ptr(out)
+    cdef void* po2 = _ptr(out2)
+    cdef bint f32 = _is_f32(x)
+    cdef Args args
+    cdef int k, sums = (grad_b is not None) + (grad_w is not None)
+    cdef cnp.ndarray dst
+    args.p0, args.p1, args.key = p0, p1, key
+    if sums:
+        parts = <double*>calloc(sums * nb * C, sizeof(double))
+        if parts == NULL:
+            raise MemoryError()
+        if grad_b is not None:
+            bpart = parts
+        if grad_w is not None:
+            wpart = parts + (sums - 1) * nb * C
+    with nogil:
+        n_threads = _share(n, n_threads)
+        if n == 0:
+            pass
+        elif f32:
+            _bias_run[float](op, <float*>pg, <float*>px, <float*>pb, <float*>pw, <float*>po,
+                             <float*>po2, bpart, wpart, n, C, inner, nb, &args, n_threads)
+        else:
+            _bias_run[double](op, <double*>pg, <double*>px, <double*>pb, <double*>pw,
+                              <double*>po, <double*>po2, bpart, wpart, n, C, inner, nb,
+                              &args, n_threads)
+        _unshare(n)
+    # Serial combine in block order (the same bits for any thread count),
+    # then one rounding to the output's dtype.
+    for k in range(sums):
+        dst = grad_b if k == 0 and grad_b is not None else grad_w
+        bpart = parts + k * nb * C
+        for j in range(1, nb):
+            for c in range(C):
+                bpart[c] += bpart[j * C + c]
+        for c in range(C):
+            if _is_f32(dst):
+                (<float*>cnp.PyArray_DATA(dst))[c] = <float>bpart[c]
+            else:
+                (<double*>cnp.PyArray_DATA(dst))[c] = bpart[c]
+    free(parts)
 
 
 def rrelu_fortran(cnp.ndarray x, cnp.ndarray out, cnp.ndarray noise, double lower,

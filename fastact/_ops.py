@@ -742,15 +742,21 @@ def default(p, backward):
     return None if backward and not p.grad_uses else REQUIRED
 
 
-def signature(op, backward, api=True, types=False, defaults=None):
+def signature(op, backward, api=True, types=False, defaults=None, bias_grad=None):
     """The parameter list of an element-wise op's forward or backward
     function, as Python source: the public one (``api``) or its twin's
-    (no ``out``, no ``n_threads``), with stub annotations (``types``).
-    ``defaults``: a prefix that names each parameter's default object
-    (``_D_min_val``) instead of spelling its value, so that the function can
-    tell a default from a value passed by identity."""
+    (no ``out``, no fused bias, no ``n_threads``), with stub annotations
+    (``types``). ``defaults``: a prefix that names each parameter's default
+    object (``_D_min_val``) instead of spelling its value, so that the
+    function can tell a default from a value passed by identity.
+    ``bias_grad``: with ``types``, the ``Literal`` of ``return_bias_grad``
+    in one of a backward's two overloads (None: plain ``bool``)."""
     arr = ": ArrayLike" if types else ""
     opt_arr = ": ArrayLike | None" if types else ""
+    bias = ["bias" + opt_arr + (" = " if types else "=") + "None",
+            "bias_axis" + (": int = " if types else "=") + "-1"]
+    flag = {None: ": bool = False", False: ": Literal[False] = False",
+            True: ": Literal[True]"}[bias_grad] if types else "=False"
 
     def param(p, backward):
         d = default(p, backward)
@@ -767,7 +773,7 @@ def signature(op, backward, api=True, types=False, defaults=None):
         parts = ["x" + arr] + [param(p, False) for p in op.params]
         if api:
             parts.append("out" + (": _Float | None" if types else "") + eq + "None")
-            parts += ["*", "n_threads" + (": _Threads" if types else "") + eq + "None"]
+            parts += ["*", *bias, "n_threads" + (": _Threads" if types else "") + eq + "None"]
         return ", ".join(parts)
     parts = ["grad_output" + arr, "x" + opt_arr + eq + "None", "*"]
     if op.y:
@@ -775,6 +781,7 @@ def signature(op, backward, api=True, types=False, defaults=None):
     parts += [param(p, True) for p in op.params]
     if api:
         parts.append("out" + (": _Float | None" if types else "") + eq + "None")
+        parts += [*bias, "return_bias_grad" + flag]
         parts.append("n_threads" + (": _Threads" if types else "") + eq + "None")
     if parts[-1] == "*":
         parts.pop()
@@ -786,20 +793,25 @@ STUB_BEGIN = ("# --- generated from fastact/_ops.py: do not edit; after a regist
 STUB_END = "# --- end of generated stubs ---"
 
 
-def _stub_def(name, params):
-    line = f"def {name}({params}) -> _Float: ..."
+def _stub_def(name, params, returns="_Float"):
+    line = f"def {name}({params}) -> {returns}: ..."
     if len(line) <= 88:
         return line
     body = "".join(f"    {p},\n" for p in params.split(", "))
-    return f"def {name}(\n{body}) -> _Float: ..."
+    return f"def {name}(\n{body}) -> {returns}: ..."
 
 
 def stub_text():
-    """The stub lines of every generated function."""
+    """The stub lines of every generated function (a backward has two
+    overloads: the gradient alone, or with ``return_bias_grad=True`` the pair
+    (gradient, bias gradient))."""
     lines = [STUB_BEGIN]
     for op in ELEMENTWISE:
         lines.append(_stub_def(op.name, signature(op, False, types=True)))
-        lines.append(_stub_def(op.name + "_backward", signature(op, True, types=True)))
+        for flag, returns in ((False, "_Float"), (True, "tuple[_Float, _Float]")):
+            lines.append("@overload")
+            lines.append(_stub_def(op.name + "_backward",
+                                   signature(op, True, types=True, bias_grad=flag), returns))
     lines.append(STUB_END)
     return "\n".join(lines)
 

@@ -23,3 +23,10 @@ cdef void end(Ticket* t) noexcept nogil
 # flight); pair it with unshare().
 cdef int share(int n_threads) noexcept nogil
 cdef void unshare() noexcept nogil
+
+# The common element-wise call, for the kernels' one-step entry: whether
+# a, b (or None) and out (or None) can be used as they are (see plain()), and
+# the threads of n_threads when it is None or an int >= 1 (-1 otherwise:
+# the Python layer resolves it and raises).
+cdef bint is_plain(object a, object b, object out)
+cdef int plain_threads(object n_threads) except? -2

@@ -429,6 +429,34 @@ def max_threads():
     return omp_get_max_threads()
 
 
+# The thread count of the common call, resolved in C: what
+# fastact._validate.effective_n_threads() gives for None and for an int >= 1
+# (that function is the full rule, and raises for the rest).
+cdef int _cpu_count = 1
+cdef bint _forked = False
+
+
+def set_thread_facts(int cpu_count, bint forked):
+    """What fastact._validate knows: os.cpu_count() (read once, at import)
+    and whether this process is a child created by fork()."""
+    global _cpu_count, _forked
+    _cpu_count = max(cpu_count, 1)
+    _forked = forked
+
+
+cdef int plain_threads(object n_threads) except? -2:
+    cdef int cap
+    if n_threads is None:
+        cap = omp_get_max_threads()
+    elif type(n_threads) is int and n_threads > 0:
+        cap = max(omp_get_max_threads(), _cpu_count)
+        if n_threads < cap:
+            cap = n_threads
+    else:
+        return -1
+    return 1 if _forked else cap
+
+
 def build_info():
     """The facts every kernel module shares (its SIMD level and flags are
     in its own build_info())."""
@@ -506,6 +534,10 @@ def plain(object a, object b, object out):
     aligned and C-contiguous, `out` writeable and either one of the inputs
     (the in-place call) or apart from both. b and out may be None. The
     common call then skips the Python planning (the n = 1 cost)."""
+    return is_plain(a, b, out)
+
+
+cdef bint is_plain(object a, object b, object out):
     if not _plain_float(a, -1):
         return False
     cdef int t = cnp.PyArray_TYPE(<cnp.ndarray>a)

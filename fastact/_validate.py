@@ -32,8 +32,10 @@ def _after_fork_in_child():
     # exist. Children created by fork therefore run every kernel serially.
     global _in_forked_child
     _in_forked_child = True
+    _runtime.set_thread_facts(_CPU_COUNT, True)
 
 
+_runtime.set_thread_facts(_CPU_COUNT, False)
 if hasattr(os, "register_at_fork"):
     os.register_at_fork(after_in_child=_after_fork_in_child)
 

@@ -140,7 +140,7 @@ def _channels(x, weight, axis):
     """x with the channel axis in one chunk, the weight, the axis (None: one
     shared slope)."""
     like = np.broadcast_to(np.empty((), x.dtype), x.shape)  # no memory: shape and dtype
-    w, _, ax = _api._prelu_weight(weight, like, axis)
+    w, _, ax = _api._per_channel(weight, like, axis, "weight", torch_1d=True)
     if ax is not None:
         x = x.rechunk({ax: -1})
     return x, w, ax

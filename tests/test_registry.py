@@ -87,8 +87,12 @@ def test_every_kernel_op_code_is_used():
 
 def test_generated_functions_have_real_signatures():
     sig = inspect.signature(fastact.hardtanh)
-    assert list(sig.parameters) == ["x", "min_val", "max_val", "out", "n_threads"]
-    assert sig.parameters["n_threads"].kind is inspect.Parameter.KEYWORD_ONLY
+    assert list(sig.parameters) == ["x", "min_val", "max_val", "out", "bias", "bias_axis",
+                                    "n_threads"]
+    for name in ("bias", "bias_axis", "n_threads"):
+        assert sig.parameters[name].kind is inspect.Parameter.KEYWORD_ONLY
     sig = inspect.signature(fastact.threshold_backward)
     assert sig.parameters["threshold"].default is inspect.Parameter.empty
+    assert list(sig.parameters)[-4:] == ["bias", "bias_axis", "return_bias_grad", "n_threads"]
+    assert sig.parameters["return_bias_grad"].default is False
     assert "Parameters" in fastact.hardtanh.__doc__ and "min_val" in fastact.hardtanh.__doc__
