@@ -127,8 +127,10 @@ cdef enum:
     ARGMAX_TILE = 256
     # Weight-gradient terms are formed SUM_TILE at a time on the stack.
     SUM_TILE = 256
-    # Fused bias: x + b is formed BIAS_TILE elements at a time on the stack.
+    # Fused bias: x + b is formed BIAS_TILE elements at a time on the stack,
+    # and its gradient summed over groups of rows of up to GROUP_BYTES.
     BIAS_TILE = 512
+    GROUP_BYTES = 65536
 
 
 # --------------------------------------------------------------------------
@@ -889,6 +891,149 @@ cdef void _runs_to_channels(const floating* v, double* acc, Py_ssize_t start, Py
         i += length
 
 
+cdef bint _ew_biased(int op, const floating* g, const floating* x, const floating* tb,
+                     floating* out, Py_ssize_t n, const Args* args) noexcept nogil:
+    # The piecewise ops with x + tb[i] formed inside their loop (one pass,
+    # where the stack tile would take two): forward when g is NULL. Returns
+    # False, having done nothing, for the other ops.
+    cdef Py_ssize_t i
+    cdef floating p0 = <floating>args.p0
+    cdef floating p1 = <floating>args.p1
+    if g == NULL:
+        if op == OP_RELU:
+            for i in range(n):
+                out[i] = _relu(x[i] + tb[i])
+        elif op == OP_LEAKY:
+            for i in range(n):
+                out[i] = _leaky(x[i] + tb[i], p0)
+        elif op == OP_HARDTANH:
+            for i in range(n):
+                out[i] = _hardtanh(x[i] + tb[i], p0, p1)
+        elif op == OP_THRESHOLD:
+            for i in range(n):
+                out[i] = _threshold(x[i] + tb[i], p0, p1)
+        elif op == OP_HARDSIGMOID:
+            for i in range(n):
+                out[i] = _hardsigmoid(x[i] + tb[i])
+        elif op == OP_HARDSWISH:
+            for i in range(n):
+                out[i] = _hardswish(x[i] + tb[i])
+        else:
+            return False
+        return True
+    if op == OP_RELU_GRAD:
+        for i in range(n):
+            out[i] = _relu_grad(g[i], x[i] + tb[i])
+    elif op == OP_LEAKY_GRAD:
+        for i in range(n):
+            out[i] = _leaky_grad(g[i], x[i] + tb[i], p0)
+    elif op == OP_HARDTANH_GRAD:
+        for i in range(n):
+            out[i] = _hardtanh_grad(g[i], x[i] + tb[i], p0, p1)
+    elif op == OP_THRESHOLD_GRAD:
+        for i in range(n):
+            out[i] = _threshold_grad(g[i], x[i] + tb[i], p0)
+    elif op == OP_HARDSIGMOID_GRAD:
+        for i in range(n):
+            out[i] = _hardsigmoid_grad(g[i], x[i] + tb[i])
+    elif op == OP_HARDSWISH_GRAD:
+        for i in range(n):
+            out[i] = _hardswish_grad(g[i], x[i] + tb[i])
+    else:
+        return False
+    return True
+
+
+cdef inline void _add_rows_k(const floating* o, Py_ssize_t s, Py_ssize_t k, Py_ssize_t w,
+                             double* acc) noexcept nogil:
+    # acc[i] += the sum of o[r * s + i] over r < k (16, 8, 4, 2 or 1), as a
+    # tree: one read-modify-write of acc per k rows.
+    cdef Py_ssize_t i
+    if k == 16:
+        for i in range(w):
+            acc[i] += (((<double>o[i] + <double>o[s + i]) +
+                        (<double>o[2 * s + i] + <double>o[3 * s + i])) +
+                       ((<double>o[4 * s + i] + <double>o[5 * s + i]) +
+                        (<double>o[6 * s + i] + <double>o[7 * s + i]))) + \
+                      (((<double>o[8 * s + i] + <double>o[9 * s + i]) +
+                        (<double>o[10 * s + i] + <double>o[11 * s + i])) +
+                       ((<double>o[12 * s + i] + <double>o[13 * s + i]) +
+                        (<double>o[14 * s + i] + <double>o[15 * s + i])))
+    elif k == 8:
+        for i in range(w):
+            acc[i] += ((<double>o[i] + <double>o[s + i]) +
+                       (<double>o[2 * s + i] + <double>o[3 * s + i])) + \
+                      ((<double>o[4 * s + i] + <double>o[5 * s + i]) +
+                       (<double>o[6 * s + i] + <double>o[7 * s + i]))
+    elif k == 4:
+        for i in range(w):
+            acc[i] += (<double>o[i] + <double>o[s + i]) + \
+                (<double>o[2 * s + i] + <double>o[3 * s + i])
+    elif k == 2:
+        for i in range(w):
+            acc[i] += <double>o[i] + <double>o[s + i]
+    else:
+        for i in range(w):
+            acc[i] += o[i]
+
+
+cdef void _add_rows(const floating* o, Py_ssize_t s, Py_ssize_t rows, Py_ssize_t w,
+                    double* acc) noexcept nogil:
+    # acc[i] += the sum over r < rows of o[r * s + i], i < w: sixteen rows at
+    # a time, the rest by eights, fours, pairs and ones. Per row, the
+    # accumulator's read-modify-write cost more than the data's own traffic.
+    cdef Py_ssize_t k
+    while rows > 0:
+        k = 16 if rows >= 16 else 8 if rows >= 8 else 4 if rows >= 4 else 2 if rows >= 2 else 1
+        _add_rows_k(o, s, k, w, acc)
+        o += k * s
+        rows -= k
+
+
+cdef void _bias_tile(int op, const floating* g, const floating* x, const floating* tb,
+                     const floating* tw, floating* out, floating* out2, double* tacc,
+                     double* wacc, Py_ssize_t pos, Py_ssize_t m, Py_ssize_t C,
+                     Py_ssize_t inner, const Args* args) noexcept nogil:
+    # One tile: out[pos + i] for i < m, tb and tw its bias and slopes (or
+    # NULL). PReLU's weight terms go to tacc[i] (per position) or, when tacc
+    # is NULL, by runs to wacc.
+    cdef floating t[BIAS_TILE]
+    cdef double term[BIAS_TILE]
+    cdef const floating* src = x + pos
+    cdef Py_ssize_t i
+    cdef floating gi, xi
+    if tw == NULL and tb != NULL and _ew_biased(op, (g + pos) if g != NULL else NULL, x + pos,
+                                                tb, out + pos, m, args):
+        return
+    if tb != NULL:
+        for i in range(m):
+            t[i] = x[pos + i] + tb[i]
+        src = t
+    if tw == NULL:
+        if g == NULL:
+            _ew_span(op, src, NULL, out + pos, (out2 + pos) if out2 != NULL else NULL,
+                     m, args, pos)
+        else:
+            _ew_span(op, g + pos, src, out + pos, NULL, m, args, pos)
+    elif g == NULL:  # PReLU
+        for i in range(m):
+            out[pos + i] = _leaky(src[i], tw[i])
+    elif wacc != NULL:
+        for i in range(m):  # both from the same loads; out may be g
+            gi = g[pos + i]
+            xi = src[i]
+            term[i] = _slope_grad(gi, xi)
+            out[pos + i] = _leaky_grad(gi, xi, tw[i])
+        if tacc != NULL:
+            for i in range(m):
+                tacc[i] += term[i]
+        else:
+            _runs_to_channels(term, wacc, pos, m, C, inner)
+    else:
+        for i in range(m):
+            out[pos + i] = _leaky_grad(g[pos + i], src[i], tw[i])
+
+
 cdef void _bias_span(int op, const floating* g, const floating* x, const floating* b,
                      const floating* w, floating* out, floating* out2, double* bacc,
                      double* wacc, Py_ssize_t start, Py_ssize_t end, Py_ssize_t C,
@@ -897,90 +1042,114 @@ cdef void _bias_span(int op, const floating* g, const floating* x, const floatin
     # NULL; w: PReLU's slopes (C values; op unused) or NULL. bacc and wacc
     # (C doubles each, or NULL) receive the bias and weight gradients. Each
     # tile reads x and g before it writes out, so out may be x or g.
-    cdef floating t[BIAS_TILE]
-    cdef double term[BIAS_TILE]
-    cdef floating pb[2 * BIAS_TILE]
-    cdef floating pw[2 * BIAS_TILE]
-    cdef double sb[2 * BIAS_TILE]
-    cdef double sw[2 * BIAS_TILE]
+    #
+    # Three layouts, by the period P = C * inner of the channels:
+    # - P fits a tile (start is then a whole number of periods): tiles of T
+    #   elements, whole periods, share one pattern of the bias and slopes;
+    #   the sums go per position to sb (sw), a group of tiles at a time,
+    #   folded into channels at the end;
+    # - channels last with rows longer than a tile (start, end whole rows):
+    #   a group of rows, tile by tile within each row (the bias b + the
+    #   tile's column), then the group's column sums added to bacc;
+    # - otherwise one channel's run at a time (NCHW): the bias one value,
+    #   the sums of a run taken in eight lanes.
+    # A group is at most 16 rows of GROUP_BYTES in all: the data are still
+    # in cache when _add_rows reads them back.
+    cdef floating pb[BIAS_TILE]
+    cdef floating pw[BIAS_TILE]
+    cdef double sb[BIAS_TILE]
+    cdef double sw[BIAS_TILE]
     cdef Py_ssize_t P = C * inner
-    cdef bint periodic = P <= BIAS_TILE
-    cdef Py_ssize_t pos, m, i, ph = 0, ext = BIAS_TILE + P
-    cdef const floating* src
-    cdef const floating* tb = pb
-    cdef const floating* tw = pw
-    cdef floating gi, xi
-    if periodic:
+    cdef Py_ssize_t T, pos, m, c, c0, r0, r, rows, k, filled = -1
+    cdef const floating* tb = NULL
+    cdef const floating* tw = NULL
+    if P <= BIAS_TILE:
+        T = (BIAS_TILE // P) * P
         if b != NULL:
-            _pattern(pb, b, 0, ext, C, inner)
+            _pattern(pb, b, 0, T, C, inner)
+            tb = pb
         if w != NULL:
-            _pattern(pw, w, 0, ext, C, inner)
+            _pattern(pw, w, 0, T, C, inner)
+            tw = pw
         if bacc != NULL:
-            memset(sb, 0, ext * sizeof(double))
+            memset(sb, 0, T * sizeof(double))
         if wacc != NULL:
-            memset(sw, 0, ext * sizeof(double))
+            memset(sw, 0, T * sizeof(double))
+        fastact_check((start % P) == 0 and ((end - start) % P) == 0,
+                      "bias span of whole periods")
+        pos = start
+        while pos < end:
+            rows = min(<Py_ssize_t>(GROUP_BYTES // (T * sizeof(floating))), (end - pos) // T)
+            if rows == 0:  # the last, shorter tile
+                rows = 1
+                m = end - pos
+            else:
+                m = T
+            for k in range(rows):
+                _bias_tile(op, g, x, tb, tw, out, out2, sw if wacc != NULL else NULL, wacc,
+                           pos + k * m, m, C, inner, args)
+            if bacc != NULL:
+                _add_rows(out + pos, m, rows, m, sb)
+            pos += rows * m
+        k = 0  # fold the per-position sums into channels, in position order
+        for r in range(T // P):
+            for c in range(C):
+                for m in range(inner):
+                    if bacc != NULL:
+                        bacc[c] += sb[k]
+                    if wacc != NULL:
+                        wacc[c] += sw[k]
+                    k += 1
+        return
+    if inner == 1:
+        fastact_check((start % C) == 0 and ((end - start) % C) == 0, "bias span of whole rows")
+        r0 = start
+        while r0 < end:
+            rows = max(min(<Py_ssize_t>(GROUP_BYTES // (C * sizeof(floating))), (end - r0) // C),
+                       <Py_ssize_t>1)
+            for r in range(rows):
+                c0 = 0
+                while c0 < C:
+                    m = C - c0 if (b == NULL and w == NULL) else min(<Py_ssize_t>BIAS_TILE, C - c0)
+                    _bias_tile(op, g, x, (b + c0) if b != NULL else NULL,
+                               (w + c0) if w != NULL else NULL, out, out2,
+                               (wacc + c0) if wacc != NULL else NULL, wacc,
+                               r0 + r * C + c0, m, C, inner, args)
+                    c0 += m
+            if bacc != NULL:
+                c0 = 0
+                while c0 < C:
+                    m = min(<Py_ssize_t>BIAS_TILE, C - c0)
+                    _add_rows(out + r0 + c0, C, rows, m, bacc + c0)
+                    c0 += m
+            r0 += rows * C
+        return
     pos = start
     while pos < end:
-        m = min(<Py_ssize_t>BIAS_TILE, end - pos)
-        if periodic:
-            ph = pos % P
-            tb = pb + ph
-            tw = pw + ph
-        else:
+        m = min(<Py_ssize_t>BIAS_TILE, end - pos, inner - pos % inner)
+        c = (pos // inner) % C
+        if c != filled:  # the run's bias and slope, as a pattern
+            filled = c
             if b != NULL:
-                _pattern(pb, b, pos, m, C, inner)
+                _pattern(pb, b, c * inner, min(inner, <Py_ssize_t>BIAS_TILE), C, inner)
+                tb = pb
             if w != NULL:
-                _pattern(pw, w, pos, m, C, inner)
-        src = x + pos
-        if b != NULL:
-            for i in range(m):
-                t[i] = x[pos + i] + tb[i]
-            src = t
-        if w != NULL:  # PReLU
-            if g == NULL:
-                for i in range(m):
-                    out[pos + i] = _leaky(src[i], tw[i])
-            elif wacc != NULL:
-                for i in range(m):  # both from the same loads; out may be g
-                    gi = g[pos + i]
-                    xi = src[i]
-                    term[i] = _slope_grad(gi, xi)
-                    out[pos + i] = _leaky_grad(gi, xi, tw[i])
-                if periodic:
-                    for i in range(m):
-                        sw[ph + i] += term[i]
-                else:
-                    _runs_to_channels(term, wacc, pos, m, C, inner)
-            else:
-                for i in range(m):
-                    out[pos + i] = _leaky_grad(g[pos + i], src[i], tw[i])
-        elif g == NULL:
-            _ew_span(op, src, NULL, out + pos, (out2 + pos) if out2 != NULL else NULL,
-                     m, args, pos)
-        else:
-            _ew_span(op, g + pos, src, out + pos, NULL, m, args, pos)
+                _pattern(pw, w, c * inner, min(inner, <Py_ssize_t>BIAS_TILE), C, inner)
+                tw = pw
+        _bias_tile(op, g, x, tb, tw, out, out2, NULL, wacc, pos, m, C, inner, args)
         if bacc != NULL:
-            if periodic:
-                for i in range(m):
-                    sb[ph + i] += out[pos + i]
-            else:
-                _runs_to_channels(out + pos, bacc, pos, m, C, inner)
+            _runs_to_channels(out + pos, bacc, pos, m, C, inner)
         pos += m
-    if periodic:  # fold the per-position sums into channels, in position order
-        for i in range(ext):
-            if bacc != NULL:
-                bacc[(i // inner) % C] += sb[i]
-            if wacc != NULL:
-                wacc[(i // inner) % C] += sw[i]
 
 
 cdef void _bias_run(int op, const floating* g, const floating* x, const floating* b,
                     const floating* w, floating* out, floating* out2, double* bpart,
                     double* wpart, Py_ssize_t n, Py_ssize_t C, Py_ssize_t inner,
                     Py_ssize_t nb, const Args* args, int n_threads) noexcept nogil:
-    # The blocks of _prelu_run (a function of the shape alone); block j's
-    # sums go to bpart + j*C and wpart + j*C.
-    cdef Py_ssize_t unit = C if inner == 1 else 1
+    # The blocks of _prelu_run (a function of the shape alone), made of whole
+    # periods where a period fits a tile (see _bias_span); block j's sums go
+    # to bpart + j*C and wpart + j*C.
+    cdef Py_ssize_t unit = C * inner if C * inner <= BIAS_TILE else (C if inner == 1 else 1)
     cdef Py_ssize_t units = n // unit
     cdef Py_ssize_t j
     cdef Ticket ticket

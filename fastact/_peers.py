@@ -294,11 +294,11 @@ def run(sizes=(1_000, 100_000, 10_000_000), dtype=np.float32, n_threads=None, op
 def format_table(rows):
     cols = ["numpy"] + [p for p in ("torch", "numba", "numexpr")
                         if any(f"{p}_us" in r for r in rows)]
-    head = f"{'op':<22}{'n':>12}{'fastact':>10}" + "".join(f"{c:>10}" for c in cols)
+    head = f"{'op':<26}{'n':>12}{'fastact':>10}" + "".join(f"{c:>10}" for c in cols)
     lines = [head + f"{'best other / fastact':>24}"]
     for r in rows:
         cells = "".join(f"{r[c + '_us']:>10.1f}" if c + "_us" in r else f"{'-':>10}"
                         for c in cols)
-        lines.append(f"{r['op']:<22}{r['n']:>12,}{r['fastact_us']:>10.1f}{cells}"
+        lines.append(f"{r['op']:<26}{r['n']:>12,}{r['fastact_us']:>10.1f}{cells}"
                      f"{r['ratio']:>14.2f}x ({r['best_other']})")
     return "\n".join(lines)

@@ -15,6 +15,10 @@ machine's memory or one machine (``pip install "fastact[dask]"``).
   are positions within each group, so they are valid for the whole array.
 * Backward ops take arrays aligned with the forward ones (Dask unifies their
   chunks).
+* A fused ``bias=`` is sliced to each block's part of ``bias_axis`` (PReLU's
+  backward and RReLU form ``x + bias`` as a Dask step first); the bias
+  gradient (``return_bias_grad=True``) is a tree reduction of per-block
+  float64 sums, rounded once at the end.
 
 In ``dask.distributed`` workers ``OMP_NUM_THREADS`` is 1 (set by the nanny),
 so ``n_threads=None`` means one thread per task: parallelism comes from the
@@ -56,6 +60,57 @@ def _pair(grad_output, ref, ref_name):
     return g, ref.rechunk(g.chunks)
 
 
+def _bias_parts(x, bias, bias_axis, grad):
+    """``(b, b_shape, ax)``: the bias cast and flattened (None without one),
+    the bias gradient's shape and the bias axis (None: one shared value),
+    checked as the in-memory functions check them."""
+    like = np.broadcast_to(np.empty((), x.dtype), x.shape)  # no memory: shape and dtype
+    if bias is not None:
+        return _api._per_channel(bias, like, bias_axis, "bias")
+    if grad:
+        ax = _api._sum_axis(like, bias_axis)
+        return None, (x.shape[ax],), ax
+    return None, None, None
+
+
+def _block_bias(b, ax, block_info):
+    """The part of the bias that a block's elements take."""
+    if b is None or ax is None:
+        return b
+    lo, hi = block_info[0]["array-location"][ax]
+    return b[lo:hi]
+
+
+def _plus_bias(x, b, ax):
+    """x + b along ax, lazily, in x's dtype (NumPy's bits)."""
+    if b is None:
+        return x
+    shape = [1] * x.ndim
+    if ax is not None:
+        shape[ax] = b.size
+    return da.add(x, b.reshape(shape), dtype=x.dtype)
+
+
+def _bias_grad(grad_input, ax, b_shape):
+    """The bias gradient: a tree reduction of per-block float64 sums over
+    every axis but ``ax``, rounded to the data dtype once at the end."""
+    axes = tuple(d for d in range(grad_input.ndim) if d != ax)
+    chunks = tuple(c if d == ax else (1,) * len(c) for d, c in enumerate(grad_input.chunks))
+    partials = grad_input.map_blocks(
+        lambda gi: np.sum(gi, axis=axes, dtype=np.float64, keepdims=True),
+        dtype=np.float64, chunks=chunks)
+    return _rounded(partials.sum(axis=axes, dtype=np.float64), grad_input.dtype).reshape(b_shape)
+
+
+def _rounded(sums, dtype):
+    """Float64 sums rounded to the data dtype, as the in-memory functions
+    round them (a sum beyond float32 becomes inf, without a warning)."""
+    def cast(block):
+        with np.errstate(over="ignore"):
+            return block.astype(dtype)
+    return sums.map_blocks(cast, dtype=dtype)
+
+
 def _without_out(func):
     """func's signature less ``out`` (results are new dask arrays)."""
     sig = inspect.signature(func)
@@ -69,23 +124,37 @@ def _wrap(op):
     forward = getattr(fastact, op.name)
     backward = getattr(fastact, op.name + "_backward")
 
-    def fwd(x, *args, n_threads=None, **kwargs):
+    def fwd(x, *args, n_threads=None, bias=None, bias_axis=-1, **kwargs):
         x = _dask(x, "x")
         forward(np.empty(0, x.dtype), *args, **kwargs)
-        return x.map_blocks(forward, *args, n_threads=n_threads, dtype=x.dtype, **kwargs)
+        b, _, ax = _bias_parts(x, bias, bias_axis, False)
+        return x.map_blocks(
+            lambda xb, block_info=None: forward(
+                xb, *args, bias=_block_bias(b, ax, block_info), bias_axis=bias_axis,
+                n_threads=n_threads, **kwargs),
+            dtype=x.dtype)
 
-    def bwd(grad_output, x=None, *, y=None, n_threads=None, **kwargs):
+    def bwd(grad_output, x=None, *, y=None, n_threads=None, bias=None, bias_axis=-1,
+            return_bias_grad=False, **kwargs):
         if op.y:
             _api._exactly_one(x, "x", y, "y")
         else:
             _api._required(x, "x")
+        if y is not None and bias is not None:
+            raise TypeError(_api._Y_BIAS)
         name = "x" if x is not None else "y"
         g, ref = _pair(grad_output, x if x is not None else y, name)
         empty = np.empty(0, g.dtype)
         backward(empty, **{name: empty}, **kwargs)
-        return da.map_blocks(lambda gb, rb: backward(gb, **{name: rb}, n_threads=n_threads,
-                                                     **kwargs),
-                             g, ref, dtype=g.dtype)
+        b, b_shape, ax = _bias_parts(g, bias, bias_axis, return_bias_grad)
+        grad_input = da.map_blocks(
+            lambda gb, rb, block_info=None: backward(
+                gb, **{name: rb}, bias=_block_bias(b, ax, block_info), bias_axis=bias_axis,
+                n_threads=n_threads, **kwargs),
+            g, ref, dtype=g.dtype)
+        if not return_bias_grad:
+            return grad_input
+        return grad_input, _bias_grad(grad_input, ax, b_shape)
 
     for func, target in ((fwd, forward), (bwd, backward)):
         func.__name__ = func.__qualname__ = target.__name__
@@ -100,7 +169,7 @@ del _op
 
 
 def rrelu(x, lower=0.125, upper=1 / 3, *, training=False, seed=None, return_noise=False,
-          n_threads=None):
+          bias=None, bias_axis=-1, n_threads=None):
     """:func:`fastact.rrelu` of a dask array. In training, each block draws its
     slopes with its own key, derived from the seed's key and the block's
     position: reproducible for a seed and a chunking (the slopes differ from
@@ -108,6 +177,8 @@ def rrelu(x, lower=0.125, upper=1 / 3, *, training=False, seed=None, return_nois
     over the whole array)."""
     x = _dask(x, "x")
     fastact.rrelu(np.empty(0, x.dtype), lower, upper, training=training, seed=0)
+    b, _, ax = _bias_parts(x, bias, bias_axis, False)
+    x = _plus_bias(x, b, ax)
     key = _ops.rrelu_key(seed) if training else 0
 
     def block(b, block_id=None, part=0):
@@ -123,17 +194,23 @@ def rrelu(x, lower=0.125, upper=1 / 3, *, training=False, seed=None, return_nois
 
 
 def rrelu_backward(grad_output, x=None, *, noise=None, lower=0.125, upper=1 / 3,
-                   training=False, n_threads=None):
+                   training=False, bias=None, bias_axis=-1, return_bias_grad=False,
+                   n_threads=None):
     """:func:`fastact.rrelu_backward` of dask arrays."""
     name, ref = ("noise", noise) if training else ("x", x)
     _api._required(ref, name, f" when training={bool(training)}")
     g, ref = _pair(grad_output, ref, name)
     empty = np.empty(0, g.dtype)
-    fastact.rrelu_backward(empty, **{name: empty}, lower=lower, upper=upper, training=training)
-    return da.map_blocks(
+    fastact.rrelu_backward(empty, **{name: empty}, lower=lower, upper=upper, training=training,
+                           bias=None if bias is None else 0.0)
+    b, b_shape, ax = _bias_parts(g, bias, bias_axis, return_bias_grad)
+    grad_input = da.map_blocks(
         lambda gb, rb: fastact.rrelu_backward(gb, **{name: rb}, lower=lower, upper=upper,
                                               training=training, n_threads=n_threads),
-        g, ref, dtype=g.dtype)
+        g, _plus_bias(ref, b, ax), dtype=g.dtype)
+    if not return_bias_grad:
+        return grad_input
+    return grad_input, _bias_grad(grad_input, ax, b_shape)
 
 
 def _channels(x, weight, axis):
@@ -146,19 +223,28 @@ def _channels(x, weight, axis):
     return x, w, ax
 
 
-def prelu(x, weight, *, axis=1, n_threads=None):
+def prelu(x, weight, *, axis=1, bias=None, bias_axis=-1, n_threads=None):
     """:func:`fastact.prelu` of a dask array (the channel axis in one chunk)."""
     x = _dask(x, "x")
     x, w, _ = _channels(x, weight, axis)
-    return x.map_blocks(fastact.prelu, w, axis=axis, n_threads=n_threads, dtype=x.dtype)
+    b, _, bax = _bias_parts(x, bias, bias_axis, False)
+    return x.map_blocks(
+        lambda xb, block_info=None: fastact.prelu(
+            xb, w, axis=axis, bias=_block_bias(b, bax, block_info), bias_axis=bias_axis,
+            n_threads=n_threads),
+        dtype=x.dtype)
 
 
-def prelu_backward(grad_output, x, weight, *, axis=1, n_threads=None):
+def prelu_backward(grad_output, x, weight, *, axis=1, bias=None, bias_axis=-1,
+                   return_bias_grad=False, n_threads=None):
     """:func:`fastact.prelu_backward` of dask arrays: ``(grad_input,
-    grad_weight)``, the weight gradient a tree reduction of float64 partials."""
+    grad_weight)`` (and ``grad_bias``), the weight and bias gradients tree
+    reductions of float64 partials."""
     g, x = _dask(grad_output, "grad_output"), _dask(x, "x")
     _same(g, "grad_output", x, "x")
     x, w, ax = _channels(x, weight, axis)
+    b, b_shape, bax = _bias_parts(x, bias, bias_axis, return_bias_grad)
+    x = _plus_bias(x, b, bax)  # the gradients are taken at x + b: NumPy's bits
     g = g.rechunk(x.chunks)
     w_shape = np.shape(weight)
     grad_input = da.map_blocks(
@@ -179,8 +265,10 @@ def prelu_backward(grad_output, x, weight, *, axis=1, n_threads=None):
 
     partials = da.map_blocks(partial, g, x, dtype=np.float64, chunks=partial_chunks)
     axes = tuple(d for d in range(x.ndim) if d != keep)
-    grad_weight = partials.sum(axis=axes, dtype=np.float64).astype(x.dtype).reshape(w_shape)
-    return grad_input, grad_weight
+    grad_weight = _rounded(partials.sum(axis=axes, dtype=np.float64), x.dtype).reshape(w_shape)
+    if not return_bias_grad:
+        return grad_input, grad_weight
+    return grad_input, grad_weight, _bias_grad(grad_input, bax, b_shape)
 
 
 def _grouped(x, k, axis):

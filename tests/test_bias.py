@@ -259,3 +259,40 @@ def test_rrelu_with_bias(dtype):
     _assert_sums(gb, gi, -1, 7)
     with pytest.raises(TypeError, match="noise"):
         fastact.rrelu_backward(g, noise=noise, training=True, bias=b)
+
+
+def test_dask_bias_matches_in_memory():
+    da = pytest.importorskip("dask.array")
+    import fastact.dask as fd
+
+    x = salted_nd((6, 10, 7), np.float32)
+    g = _tame(salted_nd((6, 10, 7), np.float32, seed=2))
+    xd, gd = da.from_array(x, chunks=(4, 3, 5)), da.from_array(g, chunks=(4, 3, 5))
+    for axis, size in ((1, 10), (-1, 7), (0, 1)):
+        b, _ = _bias(x.shape, axis, size, np.float32)
+        assert_bits(fd.gelu(xd, bias=b, bias_axis=axis).compute(),
+                    fastact.gelu(x, bias=b, bias_axis=axis))
+        gi, gb = fd.elu_backward(gd, xd, bias=b, bias_axis=axis, return_bias_grad=True)
+        gi_ref, gb_ref = fastact.elu_backward(g, x, bias=b, bias_axis=axis,
+                                              return_bias_grad=True)
+        assert_bits(gi.compute(), gi_ref)
+        assert gb.shape == gb_ref.shape
+        _assert_close_sums(gb.compute(), gb_ref.astype(np.float64), gi_ref)
+        w = np.linspace(0.1, 0.2, 10).astype(np.float32)
+        assert_bits(fd.prelu(xd, w, axis=1, bias=b, bias_axis=axis).compute(),
+                    fastact.prelu(x, w, axis=1, bias=b, bias_axis=axis))
+        got = [a.compute() for a in fd.prelu_backward(gd, xd, w, axis=1, bias=b, bias_axis=axis,
+                                                      return_bias_grad=True)]
+        ref = fastact.prelu_backward(g, x, w, axis=1, bias=b, bias_axis=axis,
+                                     return_bias_grad=True)
+        assert_bits(got[0], ref[0])
+        _assert_close_sums(got[1], ref[1], g.astype(np.float64) * x)
+        _assert_close_sums(got[2], ref[2], ref[0])
+        assert_bits(fd.rrelu(xd, bias=b, bias_axis=axis).compute(),
+                    fastact.rrelu(x, bias=b, bias_axis=axis))
+    _, gb = fd.relu_backward(gd, y=xd, return_bias_grad=True)
+    assert gb.shape == (7,)
+    with pytest.raises(TypeError):
+        fd.relu_backward(gd, y=xd, bias=np.zeros(7, np.float32))
+    with pytest.raises(ValueError):
+        fd.relu(xd, bias=np.zeros(5, np.float32))
