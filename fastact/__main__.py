@@ -37,6 +37,10 @@ def main(argv=None):
     parser.add_argument("--pipeline", action="store_true",
                         help="time the activations between matmuls and after idle time "
                              "(NumPy idiom, fastact default threads, fastact 1 thread)")
+    parser.add_argument("--bias", action="store_true",
+                        help="time the fused bias (op(x, bias=b), and backward with "
+                             "return_bias_grad=True) against x + b then the op, and the "
+                             "backward then grad.sum(axis=...)")
     parser.add_argument("--quick", action="store_true",
                         help="with --pipeline: fewer shapes, float32 only, shorter runs")
     parser.add_argument("--json", action="store_true", help="print JSON only")
@@ -61,6 +65,20 @@ def main(argv=None):
             if sys.stderr.isatty():
                 print(" " * 60, end="\r", file=sys.stderr)
             print(_pipeline.format_table(result))
+        return 0
+    if args.bias:
+        rows = _bench.run_bias(args.sizes, np.dtype(args.dtype).type, args.threads, args.ops,
+                               progress)
+        if args.json:
+            print(json.dumps({"config": config(), "dtype": args.dtype,
+                              "threads": args.threads, "bias": rows}, indent=2))
+            return 0
+        if sys.stderr.isatty():
+            print(" " * 60, end="\r", file=sys.stderr)
+        print(f"dtype {args.dtype}, n_threads {args.threads}; fused: one call with bias=; "
+              f"two calls: NumPy's x + b then the op, or the backward then grad.sum(axis); "
+              f"medians of interleaved samples, in microseconds\n")
+        print(_bench.format_bias_table(rows))
         return 0
     overhead = _bench.call_overhead()
     runner = _peers if args.peers else _bench

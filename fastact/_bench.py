@@ -259,6 +259,80 @@ def in_place_names():
     return list(in_place_calls(1, np.float32, 1)[0])
 
 
+# The fused bias (python -m fastact --bias): a few ops, two layouts.
+BIAS_OPS = ("relu", "leaky_relu", "gelu", "prelu")
+BIAS_FEATURES = 256
+
+
+def bias_layouts(n):
+    """(name, shape, bias axis) of the fused-bias cases of about n elements:
+    features last, as after ``X @ W`` (rows of BIAS_FEATURES), and NCHW
+    (4, CHANNELS, L) with the bias per channel."""
+    return [("features-last", (max(n // BIAS_FEATURES, 1), BIAS_FEATURES), -1),
+            ("NCHW", prelu_shapes(n)[0][1], 1)]
+
+
+def bias_case(name, layout, backward, n, dtype=np.float32, n_threads=None):
+    """(fused call, two calls) of one fused-bias case. Forward: ``op(x,
+    bias=b)`` into ``out`` against NumPy's ``x + b`` into ``out`` then the
+    op in place; backward: ``op_backward(g, x, return_bias_grad=True)``
+    against the backward then ``grad.sum(axis=...)``. Inputs unchanged."""
+    _, shape, ax = next(c for c in bias_layouts(n) if c[0] == layout)
+    rng = np.random.default_rng(0)
+    x = rng.standard_normal(shape).astype(dtype)
+    g = rng.standard_normal(shape).astype(dtype)
+    o = np.empty_like(x)
+    C = shape[ax]
+    b = rng.uniform(-0.5, 0.5, C).astype(dtype)
+    bb = b.reshape([C if d == ax % len(shape) else 1 for d in range(len(shape))])
+    others = tuple(d for d in range(len(shape)) if d != ax % len(shape))
+    nt = n_threads
+    if name == "prelu":
+        w = rng.uniform(0, 0.3, C).astype(dtype)
+        if backward:
+            return (lambda: fastact.prelu_backward(g, x, w, out=o, axis=ax, bias_axis=ax,
+                                                   return_bias_grad=True, n_threads=nt),
+                    lambda: (fastact.prelu_backward(g, x, w, out=o, axis=ax, n_threads=nt),
+                             o.sum(axis=others)))
+        return (lambda: fastact.prelu(x, w, out=o, axis=ax, bias=b, bias_axis=ax, n_threads=nt),
+                lambda: fastact.prelu(np.add(x, bb, out=o), w, out=o, axis=ax, n_threads=nt))
+    if backward:
+        bwd = getattr(fastact, name + "_backward")
+        return (lambda: bwd(g, x, out=o, bias_axis=ax, return_bias_grad=True, n_threads=nt),
+                lambda: (bwd(g, x, out=o, n_threads=nt), o.sum(axis=others)))
+    fwd = getattr(fastact, name)
+    return (lambda: fwd(x, out=o, bias=b, bias_axis=ax, n_threads=nt),
+            lambda: fwd(np.add(x, bb, out=o), out=o, n_threads=nt))
+
+
+def run_bias(sizes=(1_000, 100_000, 10_000_000), dtype=np.float32, n_threads=None, ops=None,
+             progress=None):
+    """Rows of {op, n, fused_us, two_calls_us, speedup} of the fused bias."""
+    rows = []
+    for n in sizes:
+        for name in BIAS_OPS:
+            if ops and not any(name.startswith(o) for o in ops):
+                continue
+            for layout, _, _ in bias_layouts(n):
+                for backward in (False, True):
+                    label = f"{name}{'_backward' if backward else ''} {layout}"
+                    if progress:
+                        progress(label, n)
+                    fused, two = bias_case(name, layout, backward, n, dtype, n_threads)
+                    t_f, t_two = compare(fused, two, budget=0.15 if n < 1e6 else 0.4)
+                    rows.append({"op": label, "n": int(n), "fused_us": t_f * 1e6,
+                                 "two_calls_us": t_two * 1e6, "speedup": t_two / t_f})
+    return rows
+
+
+def format_bias_table(rows):
+    lines = [f"{'op + bias':<30}{'n':>12}{'fused us':>12}{'two calls us':>14}{'speed-up':>10}"]
+    for r in rows:
+        lines.append(f"{r['op']:<30}{r['n']:>12,}{r['fused_us']:>12.2f}"
+                     f"{r['two_calls_us']:>14.2f}{r['speedup']:>9.1f}x")
+    return "\n".join(lines)
+
+
 def format_table(rows):
     lines = [f"{'op':<24}{'n':>12}{'fastact us':>14}{'numpy us':>14}{'speed-up':>10}"]
     for r in rows:

@@ -6,11 +6,13 @@ idiom, fastact with ``n_threads=None`` and fastact with ``n_threads=1``.
 
 * **inference**: ``H = A @ W`` (NumPy's BLAS, or ``torch.mm`` when PyTorch is
   importable), then the activation of ``H`` (``relu`` and ``leaky_relu`` in
-  place, ``prelu`` over the features into a second buffer);
+  place, ``prelu`` over the features into a second buffer, ``relu+bias``:
+  ``relu(H + b)`` in place, fused, against NumPy's ``H += b`` then ReLU);
 * **training**: forward matmul, activation, the backward matmul that gives
   the activation's output gradient (``G = Gn @ W.T``), then the activation's
   backward: ``relu_backward`` from ``y``, ``leaky_relu_backward`` from ``x``,
-  ``prelu_backward`` with its weight gradient;
+  ``prelu_backward`` with its weight gradient, ``relu+bias`` with the bias
+  gradient (``return_bias_grad=True`` against ``grad.sum(axis=0)``);
 * **service**: one call of ``relu(x, out=o)`` every ``idle`` milliseconds
   (nothing else running), as an inference server sees requests; and the
   first calls of a fresh process.
@@ -37,7 +39,7 @@ from . import _bench, _ops, _runtime
 
 SLOPE = _bench.SLOPE
 SHAPES = ((256, 512), (1024, 512), (2048, 1024))
-OPS = ("relu", "leaky_relu", "prelu")
+OPS = ("relu", "leaky_relu", "prelu", "relu+bias")
 VARIANTS = ("numpy", "fastact", "fastact 1 thread")
 IDLE_MS = (1, 5, 20)
 SERVICE_SIZES = (10_000, 100_000, 1_000_000)
@@ -62,6 +64,7 @@ def _activations(op, variant, dtype, width, training):
     input gradient into g (and returns the weight gradient for prelu)."""
     s = dtype(SLOPE)
     w = np.random.default_rng(1).uniform(0, 0.3, width).astype(dtype)
+    b = np.random.default_rng(2).uniform(-0.1, 0.1, width).astype(dtype)
     if variant == "numpy":
         def prelu_np(h, y):
             np.minimum(h, 0, out=y)
@@ -85,6 +88,8 @@ def _activations(op, variant, dtype, width, training):
                            lambda g, h, y: np.multiply(g, _ops.slope_factor(h > 0, s),
                                                        out=g)),
             "prelu": (prelu_np, prelu_bwd_np),
+            "relu+bias": (lambda h, y: np.maximum(np.add(h, b, out=h), 0, out=h),
+                          lambda g, h, y: np.multiply(g, h > 0, out=g).sum(axis=0)),
         }[op]
     nt = None if variant == "fastact" else 1
     return {
@@ -98,6 +103,9 @@ def _activations(op, variant, dtype, width, training):
         "prelu": (lambda h, y: fastact.prelu(h, w, out=y, axis=-1, n_threads=nt),
                   lambda g, h, y: fastact.prelu_backward(g, h, w, out=g, axis=-1,
                                                          n_threads=nt)[1]),
+        "relu+bias": (lambda h, y: fastact.relu(h, out=h, bias=b, n_threads=nt),
+                      lambda g, h, y: fastact.relu_backward(g, y=h, out=g, return_bias_grad=True,
+                                                            n_threads=nt)[1]),
     }[op]
 
 

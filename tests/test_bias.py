@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 
 import fastact
-from fastact import _ops
+from fastact import _bench, _ops
 from helpers import DTYPES, assert_bits, salted, salted_nd, sum_tolerance
 
 # (x shape, bias_axis, bias size): features last, NCHW, a shared bias, and
@@ -296,3 +296,19 @@ def test_dask_bias_matches_in_memory():
         fd.relu_backward(gd, y=xd, bias=np.zeros(7, np.float32))
     with pytest.raises(ValueError):
         fd.relu(xd, bias=np.zeros(5, np.float32))
+
+
+@pytest.mark.parametrize("name", _bench.BIAS_OPS)
+@pytest.mark.parametrize("layout", ["features-last", "NCHW"])
+def test_the_bias_benchmark_compares_equal_results(name, layout):
+    fused, two = _bench.bias_case(name, layout, False, 3000)
+    a = np.array(fused(), copy=True)
+    b = np.array(two(), copy=True)
+    assert_bits(a, b)
+    fused, two = _bench.bias_case(name, layout, True, 3000)
+    r = fused()
+    gi, gb = np.array(r[0], copy=True), r[-1]
+    gi2, sums = two()
+    gi2 = gi2[0] if isinstance(gi2, tuple) else gi2
+    assert_bits(gi, gi2)
+    np.testing.assert_allclose(gb, sums, rtol=1e-5, atol=1e-5)
