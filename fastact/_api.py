@@ -33,6 +33,7 @@ from ._validate import (
 
 _OPS = _kernels.OPS
 _call = _kernels.call
+_call_biased = _kernels.call_biased
 _NO_ARGS = (0.0, 0.0)
 
 
@@ -44,8 +45,9 @@ def _elementwise(op, a, a_name, b, b_name, out, args, n_threads, f32_error=None,
     applies to ``x + bias`` (x: ``a`` forward, ``b`` backward); with
     ``bias_grad``, a backward pass returns ``(out, grad_bias)``."""
     plain = bias is None and not bias_grad
-    if f32_error is None and plain:  # the common call: nothing to plan
-        done = _call(op, a, b, out, args[0], args[1], n_threads)
+    if f32_error is None:  # the common call: nothing to plan
+        done = _call(op, a, b, out, args[0], args[1], n_threads) if plain else \
+            _call_biased(op, a, b, out, bias, bias_axis, args[0], args[1], n_threads, bias_grad)
         if done is not None:
             return done
     nt = effective_n_threads(n_threads)
@@ -569,6 +571,11 @@ def _prelu(g, x, weight, out, axis, n_threads, grad_weight_dtype=None, bias=None
     backward = g is not _FORWARD
     plan = None
     if bias is not None or bias_grad:
+        if grad_weight_dtype is None:  # the common call, checked and allocated in C
+            done = _call_biased(0, g if backward else x, x if backward else None, out, bias,
+                                bias_axis, 0.0, 0.0, nt, bias_grad, weight, axis)
+            if done is not None:
+                return done
         return _prelu_biased(g, x, weight, out, axis, nt, bias, bias_axis, bias_grad)
     if grad_weight_dtype is None:
         plan = _runtime.prelu_plan(g if backward else None, x, weight, axis, out, backward)

@@ -20,7 +20,10 @@ cimport cython
 from cython cimport floating
 from cython.parallel cimport prange
 
-from fastact._runtime cimport Ticket, begin, end, is_plain, plain_threads, share, unshare
+from fastact._runtime cimport (
+    Ticket, arrays_overlap, begin, end, is_plain, is_plain_float, plain_threads, share,
+    unshare,
+)
 from libc.stdlib cimport calloc, free
 from libc.string cimport memset
 
@@ -1607,6 +1610,75 @@ def biased(int op, cnp.ndarray g, cnp.ndarray x, cnp.ndarray b, cnp.ndarray w,
     or float64, or None) receive the per-channel sums of out and PReLU's
     weight gradient, summed in float64 and rounded once at the end.
     """
+    _biased(op, g, x, b, w, out, out2, grad_b, grad_w, C, inner, p0, p1, key, n_threads)
+
+
+def call_biased(int op, object a, object b, object out, object bias, object bias_axis,
+                double p0, double p1, object n_threads, bint grad, object weight=None,
+                object axis=None):
+    """The common fused-bias call in one step, as call(): a, b and out pass
+    fastact._runtime.plain(), n_threads is None or an int >= 1, bias is None
+    or an exact aligned C-contiguous 1-D array of the data dtype with 1 or
+    x.shape[bias_axis] values apart from out (x: a forward, b backward),
+    bias_axis an int in range. Returns out (allocated when None), or with
+    grad (out, grad_bias); None, with nothing done, for any other call.
+    PReLU (weight given): weight as such an array with x.shape[axis] values,
+    axis the bias axis, the bias of as many values or None; a backward
+    returns (out, grad_weight[, grad_bias])."""
+    cdef int nt = plain_threads(n_threads)
+    if nt < 0 or not is_plain(a, b, out) or type(bias_axis) is not int:
+        return None
+    cdef cnp.ndarray x = <cnp.ndarray>(a if b is None else b)
+    cdef int ndim = cnp.PyArray_NDIM(x)
+    cdef int typenum = cnp.PyArray_TYPE(x)
+    if ndim == 0 or not -ndim <= bias_axis < ndim:
+        return None
+    cdef int ax = bias_axis % ndim
+    cdef Py_ssize_t C = cnp.PyArray_DIM(x, ax), inner = 1, size = C, d
+    for d in range(ax + 1, ndim):
+        inner *= cnp.PyArray_DIM(x, d)
+    cdef cnp.ndarray bv = None
+    if bias is not None:
+        if not is_plain_float(bias, typenum) or cnp.PyArray_NDIM(<cnp.ndarray>bias) != 1:
+            return None
+        bv = <cnp.ndarray>bias
+        size = cnp.PyArray_SIZE(bv)
+        if size != C and size != 1:
+            return None
+        if out is not None and arrays_overlap(<cnp.ndarray>out, bv) != 0:
+            return None
+    cdef cnp.ndarray wv = None
+    cdef cnp.ndarray grad_w = None
+    if weight is not None:
+        if type(axis) is not int or not -ndim <= axis < ndim or axis % ndim != ax:
+            return None
+        if not is_plain_float(weight, typenum) or cnp.PyArray_NDIM(<cnp.ndarray>weight) != 1:
+            return None
+        wv = <cnp.ndarray>weight
+        if cnp.PyArray_SIZE(wv) != C or size != C:
+            return None
+        if out is not None and arrays_overlap(<cnp.ndarray>out, wv) != 0:
+            return None
+        if b is not None:
+            grad_w = cnp.PyArray_EMPTY(1, <cnp.npy_intp*>&C, typenum, 0)
+    elif size == 1 and C != 1:  # one shared value: a single channel
+        C, inner = 1, max(cnp.PyArray_SIZE(x), 1)
+    if out is None:
+        out = cnp.PyArray_EMPTY(ndim, cnp.PyArray_DIMS(x), typenum, 0)
+    cdef cnp.ndarray grad_b = None
+    if grad:
+        grad_b = cnp.PyArray_EMPTY(1, <cnp.npy_intp*>&size, typenum, 0)
+    _biased(op, <cnp.ndarray>a if b is not None else None, x, bv, wv, <cnp.ndarray>out,
+            None, grad_b, grad_w, C, inner, p0, p1, 0, nt)
+    if grad_w is not None:
+        return (out, grad_w, grad_b) if grad else (out, grad_w)
+    return (out, grad_b) if grad else out
+
+
+cdef int _biased(int op, cnp.ndarray g, cnp.ndarray x, cnp.ndarray b, cnp.ndarray w,
+                 cnp.ndarray out, cnp.ndarray out2, cnp.ndarray grad_b, cnp.ndarray grad_w,
+                 Py_ssize_t C, Py_ssize_t inner, double p0, double p1, uint64_t key,
+                 int n_threads) except -1:
     if w is None and (op < 0 or op >= N_OPS):
         raise ValueError(f"unknown element-wise op code {op}")
     if w is None and op in TWO_OUTPUTS and out2 is None:
@@ -1662,6 +1734,7 @@ def biased(int op, cnp.ndarray g, cnp.ndarray x, cnp.ndarray b, cnp.ndarray w,
             else:
                 (<double*>cnp.PyArray_DATA(dst))[c] = bpart[c]
     free(parts)
+    return 0
 
 
 def rrelu_fortran(cnp.ndarray x, cnp.ndarray out, cnp.ndarray noise, double lower,

@@ -1,3 +1,5 @@
+cimport numpy as cnp
+
 # The thread policy, compiled once (fastact/_runtime.pyx) and shared by the
 # kernel modules of every SIMD level, so a process has one policy state.
 
@@ -30,3 +32,8 @@ cdef void unshare() noexcept nogil
 # the Python layer resolves it and raises).
 cdef bint is_plain(object a, object b, object out)
 cdef int plain_threads(object n_threads) except? -2
+# An exact ndarray of the float type typenum (any float type: -1), native
+# byte order, aligned and C-contiguous; and whether two arrays may share
+# memory (0: no, 1: the same elements, 2: otherwise).
+cdef bint is_plain_float(object a, int typenum)
+cdef int arrays_overlap(cnp.ndarray a, cnp.ndarray b)

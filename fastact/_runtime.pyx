@@ -560,6 +560,14 @@ def overlap(cnp.ndarray a, cnp.ndarray b):
     return _overlap(a, b)
 
 
+cdef int arrays_overlap(cnp.ndarray a, cnp.ndarray b):
+    return _overlap(a, b)
+
+
+cdef bint is_plain_float(object a, int typenum):
+    return _plain_float(a, typenum)
+
+
 cdef int _overlap(cnp.ndarray a, cnp.ndarray b):
     cdef char *alo
     cdef char *ahi
