@@ -80,37 +80,83 @@ def measure(n, dtype, n_threads, samples):
     return stream, rows
 
 
-def prelu_rows(dtype, n_threads, samples):
-    """PReLU on (32, 64, 56, 56), NCHW and channels-last, in place."""
+def _layout_rows(dtype, n_threads, samples, shape, cases):
+    """Rows of in-place calls on one shape: ``cases(x, g)`` gives (name,
+    call, passes over the data); fresh data before every sample, and both
+    limits measured on the same shape."""
     rng = np.random.default_rng(0)
     b = np.dtype(dtype).itemsize
+    x0 = rng.standard_normal(shape).astype(dtype)
+    g0 = rng.standard_normal(shape).astype(dtype)
+    x, g = x0.copy(), g0.copy()
+    n = x.size
+
+    def fresh():
+        np.copyto(x, x0)
+        np.copyto(g, g0)
+
+    stream = _median_time(lambda: np.abs(x, out=x), fresh, samples)
+    bw = 2 * n * b / stream
+    _, streams, fresh_s = _bench.in_place_calls(n, dtype, n_threads)
+    ours = {k: _median_time(f, fresh_s, samples) for k, f in streams.items()}
+    del streams, fresh_s
+    rows = []
+    for name, func, passes in cases(x, g):
+        t = _median_time(func, fresh, samples)
+        nbytes = passes * n * b
+        rows.append((name, n, t * 1e6, nbytes / bw * 1e6, t / (nbytes / bw),
+                     t / ours[passes]))
+    return rows
+
+
+def prelu_rows(dtype, n_threads, samples):
+    """PReLU on (32, 64, 56, 56), NCHW and channels-last, in place."""
+    w = np.random.default_rng(1).uniform(0, 0.3, 64).astype(dtype)
+    nt = n_threads
     rows = []
     for layout, shape, axis in (("NCHW", (32, 64, 56, 56), 1), ("NHWC", (32, 56, 56, 64), -1)):
-        x0 = rng.standard_normal(shape).astype(dtype)
-        g0 = rng.standard_normal(shape).astype(dtype)
-        x, g = x0.copy(), g0.copy()
-        n = x.size
-        w = rng.uniform(0, 0.3, 64).astype(dtype)
 
-        def fresh():
-            np.copyto(x, x0)
-            np.copyto(g, g0)
-
-        stream = _median_time(lambda: np.abs(x, out=x), fresh, samples)
-        bw = 2 * n * b / stream
-        _, streams, fresh_s = _bench.in_place_calls(n, dtype, n_threads)
-        ours = {k: _median_time(f, fresh_s, samples) for k, f in streams.items()}
-        del streams, fresh_s
-        for name, func, passes in (
+        def cases(x, g, layout=layout, axis=axis):
+            return (
                 (f"prelu {layout} (in place)",
-                 lambda: fastact.prelu(x, w, out=x, axis=axis, n_threads=n_threads), 2),
+                 lambda: fastact.prelu(x, w, out=x, axis=axis, n_threads=nt), 2),
                 (f"prelu_backward {layout} (in place)",
-                 lambda: fastact.prelu_backward(g, x, w, out=g, axis=axis, n_threads=n_threads),
-                 3)):
-            t = _median_time(func, fresh, samples)
-            nbytes = passes * n * b
-            rows.append((name, n, t * 1e6, nbytes / bw * 1e6, t / (nbytes / bw),
-                         t / ours[passes]))
+                 lambda: fastact.prelu_backward(g, x, w, out=g, axis=axis, n_threads=nt), 3))
+        rows += _layout_rows(dtype, n_threads, samples, shape, cases)
+    return rows
+
+
+def bias_rows(dtype, n_threads, samples):
+    """The fused bias in place, features last (39 062, 256) and NCHW
+    (32, 64, 56, 56): forwards move x once each way, backwards with the bias
+    gradient read g and x and write g (the bias and its gradient are noise)."""
+    rng = np.random.default_rng(1)
+    nt = n_threads
+    rows = []
+    for layout, shape, ax in (("features-last", (39_062, 256), -1),
+                              ("NCHW", (32, 64, 56, 56), 1)):
+        bias = rng.uniform(-0.5, 0.5, shape[ax]).astype(dtype)
+        w = rng.uniform(0, 0.3, shape[ax]).astype(dtype)
+
+        def cases(x, g, layout=layout, ax=ax, bias=bias, w=w):
+            return (
+                (f"relu +bias {layout}",
+                 lambda: fastact.relu(x, out=x, bias=bias, bias_axis=ax, n_threads=nt), 2),
+                (f"leaky_relu +bias {layout}",
+                 lambda: fastact.leaky_relu(x, out=x, bias=bias, bias_axis=ax, n_threads=nt), 2),
+                (f"prelu +bias {layout}",
+                 lambda: fastact.prelu(x, w, out=x, axis=ax, bias=bias, bias_axis=ax,
+                                       n_threads=nt), 2),
+                (f"relu_backward +grad_b {layout}",
+                 lambda: fastact.relu_backward(g, x, out=g, bias_axis=ax, return_bias_grad=True,
+                                               n_threads=nt), 3),
+                (f"leaky_relu_backward +b +grad_b {layout}",
+                 lambda: fastact.leaky_relu_backward(g, x, out=g, bias=bias, bias_axis=ax,
+                                                     return_bias_grad=True, n_threads=nt), 3),
+                (f"prelu_backward +grad_b {layout}",
+                 lambda: fastact.prelu_backward(g, x, w, out=g, axis=ax, bias_axis=ax,
+                                                return_bias_grad=True, n_threads=nt), 3))
+        rows += _layout_rows(dtype, n_threads, samples, shape, cases)
     return rows
 
 
@@ -123,15 +169,16 @@ def main():
     dtype = np.dtype(args.dtype).type
     print(f"fastact {fastact.__version__}, SIMD {fastact.show_config('dicts')['simd']}, "
           f"n_threads {args.threads}, {args.dtype}")
-    print(f"{'op':<36}{'n':>12}{'us':>11}{'limit us':>11}{'x limit':>9}{'x stream':>10}")
+    print(f"{'op':<40}{'n':>12}{'us':>11}{'limit us':>11}{'x limit':>9}{'x stream':>10}")
     rows = []
     for n in (int(float(s)) for s in args.sizes.split(",")):
         samples = 61 if n < 1e6 else 15
         rows += measure(n, dtype, args.threads, samples)[1]
     rows += prelu_rows(dtype, args.threads, 9)
+    rows += bias_rows(dtype, args.threads, 9)
     for name, n, t, lim, ratio, vs_stream in rows:
         same = f"{vs_stream:>9.2f}x" if vs_stream else f"{'':>10}"
-        print(f"{name:<36}{n:>12,}{t:>11.1f}{lim:>11.1f}{ratio:>8.2f}x{same}")
+        print(f"{name:<40}{n:>12,}{t:>11.1f}{lim:>11.1f}{ratio:>8.2f}x{same}")
     # The per-call cost at n = 1: each op beside relu (forward) or
     # relu_backward (backward), interleaved.
     calls, _, _ = _bench.in_place_calls(1, dtype, args.threads)

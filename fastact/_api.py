@@ -115,6 +115,22 @@ def _sum_axis(x, bias_axis):
     return check_axis(bias_axis, x.ndim)
 
 
+def _planned(out, x, g, x_alias_ok, *extras):
+    """The general path's memory plan of a call writing ``out`` from ``x``
+    and ``g`` (None forward): ``(order, dst, copy_back, x, g, extras)``, the
+    inputs contiguous in the working order (copied when they overlap
+    ``out``), the 1-D ``extras`` (weights, biases; None kept) likewise in C
+    order."""
+    order = pick_order(out, x if g is None else g)
+    dst, copy_back = destination(out, x.shape, x.dtype, order)
+    outs = (out,)
+    x = source(x, order, outs, alias_ok=x_alias_ok)
+    if g is not None:
+        g = source(g, order, outs, alias_ok=True)
+    extras = [None if e is None else source(e, "C", outs) for e in extras]
+    return order, dst, copy_back, x, g, extras
+
+
 def _biased(op, g, x, out, args, nt, bias, bias_axis, bias_grad, key=0):
     """``op(x + bias)`` (g None) or ``op(g, x + bias)``, and with
     ``bias_grad`` the per-channel sums of the result: ``(result,
@@ -125,15 +141,7 @@ def _biased(op, g, x, out, args, nt, bias, bias_axis, bias_grad, key=0):
         bv, ax = None, _sum_axis(x, bias_axis)
         b_shape = (x.shape[ax],)
     grad_b = np.empty(b_shape, x.dtype) if bias_grad else None
-    lead = x if g is None else g
-    order = pick_order(out, lead)
-    dst, copy_back = destination(out, x.shape, x.dtype, order)
-    outs = (out,)
-    x = source(x, order, outs, alias_ok=True)
-    if g is not None:
-        g = source(g, order, outs, alias_ok=True)
-    if bv is not None:
-        bv = source(bv, "C", outs)
+    order, dst, copy_back, x, g, (bv,) = _planned(out, x, g, True, bv)
     C, inner = (1, max(x.size, 1)) if ax is None else \
         (x.shape[ax], _inner_size(x.shape, ax, order))
     _kernels.biased(op, None if g is None else kernel_view(g, order), kernel_view(x, order),
@@ -605,14 +613,7 @@ def _prelu(g, x, weight, out, axis, n_threads, grad_weight_dtype=None, bias=None
             inner = _inner_size(x.shape, ax, "C")
         _kernels.prelu(g, x, w, dst, grad_w, C, inner, nt)
         return dst if g is None else (dst, grad_w)
-    lead = x if g is None else g
-    order = pick_order(out, lead)
-    dst, copy_back = destination(out, x.shape, x.dtype, order)
-    outs = (out,)
-    x = source(x, order, outs, alias_ok=g is None)
-    if g is not None:
-        g = source(g, order, outs, alias_ok=True)
-    w = source(w, "C", outs)
+    order, dst, copy_back, x, g, (w,) = _planned(out, x, g, g is None, w)
     if ax is not None:
         inner = _inner_size(x.shape, ax, order)
     if x.size or grad_w is not None:
@@ -655,16 +656,7 @@ def _prelu_biased(g, x, weight, out, axis, nt, bias, bias_axis, bias_grad):
             b = np.full(C, b[0], x.dtype)
     else:
         C = 1
-    lead = x if g is None else g
-    order = pick_order(out, lead)
-    dst, copy_back = destination(out, x.shape, x.dtype, order)
-    outs = (out,)
-    x = source(x, order, outs, alias_ok=g is None)
-    if g is not None:
-        g = source(g, order, outs, alias_ok=True)
-    w = source(w, "C", outs)
-    if b is not None:
-        b = source(b, "C", outs)
+    order, dst, copy_back, x, g, (w, b) = _planned(out, x, g, g is None, w, b)
     inner = max(x.size, 1) if ax is None else _inner_size(x.shape, ax, order)
     # Per-channel float64 sums, rounded below (a single weight or bias
     # spread over the channels takes the total).
