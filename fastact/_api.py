@@ -131,7 +131,7 @@ def _planned(out, x, g, x_alias_ok, *extras):
     return order, dst, copy_back, x, g, extras
 
 
-def _biased(op, g, x, out, args, nt, bias, bias_axis, bias_grad, key=0):
+def _biased(op, g, x, out, args, nt, bias, bias_axis, bias_grad):
     """``op(x + bias)`` (g None) or ``op(g, x + bias)``, and with
     ``bias_grad`` the per-channel sums of the result: ``(result,
     grad_bias)``. x, g and out are checked."""
@@ -146,7 +146,7 @@ def _biased(op, g, x, out, args, nt, bias, bias_axis, bias_grad, key=0):
         (x.shape[ax], _inner_size(x.shape, ax, order))
     _kernels.biased(op, None if g is None else kernel_view(g, order), kernel_view(x, order),
                     bv, None, kernel_view(dst, order), None, grad_b, None, C, inner,
-                    args[0], args[1], key, nt)
+                    args[0], args[1], 0, nt)
     result = finish(dst, copy_back)
     return (result, grad_b) if bias_grad else result
 

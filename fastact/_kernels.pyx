@@ -1705,7 +1705,7 @@ cdef int _biased(int op, cnp.ndarray g, cnp.ndarray x, cnp.ndarray b, cnp.ndarra
     cdef cnp.ndarray dst
     args.p0, args.p1, args.key = p0, p1, key
     if sums:
-        parts = <double*>calloc(sums * nb * C, sizeof(double))
+        parts = <double*>calloc(max(sums * nb * C, <Py_ssize_t>1), sizeof(double))
         if parts == NULL:
             raise MemoryError()
         if grad_b is not None:

@@ -188,6 +188,11 @@ def test_empty_arrays():
     gi, gb = fastact.relu_backward(x, x, bias=np.ones(5), return_bias_grad=True)
     assert gi.shape == (0, 5)
     assert_bits(gb, np.zeros(5, np.float32))
+    x = np.empty((3, 0), np.float64)
+    gi, gb = fastact.relu_backward(x, x, return_bias_grad=True)
+    assert gi.shape == (3, 0) and gb.shape == (0,)
+    gi, gb = fastact.relu_backward(x, x, bias_axis=0, return_bias_grad=True)
+    assert_bits(gb, np.zeros(3))
 
 
 def test_bad_bias_raises_before_writing():
