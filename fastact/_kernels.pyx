@@ -137,6 +137,8 @@ cdef enum:
     # Without a bias or slopes to lay out (the bias gradient alone), tiles
     # of up to RUN_TILE elements: fewer calls of the op's loop.
     RUN_TILE = 1024
+    # A call's per-block sums take about this many doubles at most.
+    SUM_DOUBLES = 32768
 
 
 # --------------------------------------------------------------------------
@@ -1693,6 +1695,10 @@ cdef int _biased(int op, cnp.ndarray g, cnp.ndarray x, cnp.ndarray b, cnp.ndarra
     cdef double* parts = NULL
     cdef double* bpart = NULL
     cdef double* wpart = NULL
+    if grad_b is not None or grad_w is not None:
+        # Fewer, larger blocks where the channels are many: each block's
+        # sums are C doubles to allocate, zero and combine.
+        nb = min(nb, max(SUM_DOUBLES // max(C, 1), <Py_ssize_t>16))
     cdef void* pg = _ptr(g)
     cdef void* px = _ptr(x)
     cdef void* pb = _ptr(b)
