@@ -50,6 +50,14 @@ def _elementwise(op, a, a_name, b, b_name, out, args, n_threads, f32_error=None,
             _call_biased(op, a, b, out, bias, bias_axis, args[0], args[1], n_threads, bias_grad)
         if done is not None:
             return done
+    return _planned_elementwise(op, a, a_name, b, b_name, out, args, n_threads, f32_error,
+                                bias, bias_axis, bias_grad)
+
+
+def _planned_elementwise(op, a, a_name, b, b_name, out, args, n_threads, f32_error,
+                         bias=None, bias_axis=-1, bias_grad=False):
+    """_elementwise past its common call (which the generated functions try
+    themselves): every check, then the memory plan."""
     nt = effective_n_threads(n_threads)
     a = as_data(a, a_name)
     if f32_error is not None and a.dtype == np.float32:
@@ -60,16 +68,12 @@ def _elementwise(op, a, a_name, b, b_name, out, args, n_threads, f32_error=None,
         same_shape(a, a_name, b, b_name)
     if out is not None:
         check_out(out, a.shape, a.dtype)
-    if not plain:
-        return _biased(op, None if b is None else a, a if b is None else b, out, args, nt,
-                       bias, bias_axis, bias_grad)
-    order = pick_order(out, a)
-    dst, copy_back = destination(out, a.shape, a.dtype, order)
-    outs = (out,)
-    a = source(a, order, outs, alias_ok=True)
-    if b is not None:
-        b = source(b, order, outs, alias_ok=True)
-    _kernels.elementwise(op, a, b, dst, None, args[0], args[1], 0, nt)
+    g, x = (None, a) if b is None else (a, b)  # forward: op(x); backward: op(g, x)
+    if bias is not None or bias_grad:
+        return _biased(op, g, x, out, args, nt, bias, bias_axis, bias_grad)
+    _, dst, copy_back, x, g, _ = _planned(out, x, g, True)
+    _kernels.elementwise(op, x if g is None else g, None if g is None else x, dst, None,
+                         args[0], args[1], 0, nt)
     return finish(dst, copy_back)
 
 
@@ -213,8 +217,10 @@ def {name}({signature}):{params}
         done = _call(_CODE, x, None, out, args[0], args[1], n_threads)
         if done is not None:
             return done
-    return _elementwise(_CODE, x, "x", None, None, out, args, n_threads, f32_error,
-                        bias, bias_axis)
+    if bias is not None:
+        return _elementwise(_CODE, x, "x", None, None, out, args, n_threads, f32_error,
+                            bias, bias_axis)
+    return _planned_elementwise(_CODE, x, "x", None, None, out, args, n_threads, f32_error)
 """
 
 _BACKWARD_SOURCE = """
@@ -231,8 +237,11 @@ def {name}_backward({signature}):{params}
     if y is not None and bias is not None:
         raise TypeError(_Y_BIAS)
     ref, ref_name, code = (x, "x", _CODE) if x is not None else (y, "y", _CODE_Y)
-    return _elementwise(code, grad_output, "grad_output", ref, ref_name, out, args,
-                        n_threads, f32_error, bias, bias_axis, return_bias_grad)
+    # The x path without bias tried its common call above.
+    run = _planned_elementwise if x is not None and bias is None and not return_bias_grad \
+        else _elementwise
+    return run(code, grad_output, "grad_output", ref, ref_name, out, args, n_threads,
+               f32_error, bias, bias_axis, return_bias_grad)
 """
 
 _Y_BIAS = ("bias= goes with x= (the gradient is taken at x + bias); the forward "
@@ -315,7 +324,8 @@ def _define(op):
     """The forward and backward functions of a registry entry, by name."""
     made = {}
     for backward in (False, True):
-        scope = {"_elementwise": _elementwise, "_params": _params, "_OP": op, "_call": _call,
+        scope = {"_elementwise": _elementwise, "_planned_elementwise": _planned_elementwise,
+                 "_params": _params, "_OP": op, "_call": _call,
                  "_exactly_one": _exactly_one, "_required": _required,
                  "_CODE": _OPS[op.backward if backward else op.forward], "_SEEN": {},
                  "_CODE_Y": _OPS[op.backward_y or op.backward], "_Y_BIAS": _Y_BIAS}

@@ -672,6 +672,21 @@ cdef void _ew_run(int op, const floating* a, const floating* b, floating* out,
 # PReLU: x seen as a C-ordered (outer, C, inner) block, the channel in the
 # middle. One pass computes the input gradient and the weight gradient.
 
+cdef inline void _add_lanes(const floating* v, Py_ssize_t n, double* lane) noexcept nogil:
+    # lane[i % 8] += v[i], i < n: eight float64 lanes in a fixed order, so
+    # the sums are reproducible and the loop vectorizes.
+    cdef Py_ssize_t i, l, n8 = n - n % 8
+    for i in range(0, n8, 8):
+        for l in range(8):
+            lane[l] += v[i + l]
+    for i in range(n8, n):
+        lane[i - n8] += v[i]
+
+
+cdef inline double _lanes_total(const double* lane) noexcept nogil:
+    return ((lane[0] + lane[1]) + (lane[2] + lane[3])) + ((lane[4] + lane[5]) + (lane[6] + lane[7]))
+
+
 cdef double _prelu_grad_sum(const floating* g, const floating* x, floating wc, floating* out,
                             Py_ssize_t n) noexcept nogil:
     # One channel's run of n elements: out = the input gradient, and the
@@ -684,10 +699,9 @@ cdef double _prelu_grad_sum(const floating* g, const floating* x, floating wc, f
     # written, so out may be g.
     cdef double term[SUM_TILE]
     cdef double lane[8]
-    cdef Py_ssize_t i, l, j0, m, m8
+    cdef Py_ssize_t i, j0, m
     cdef floating gi, xi
-    for l in range(8):
-        lane[l] = 0
+    memset(lane, 0, sizeof(lane))
     j0 = 0
     while j0 < n:
         m = min(<Py_ssize_t>SUM_TILE, n - j0)
@@ -696,14 +710,9 @@ cdef double _prelu_grad_sum(const floating* g, const floating* x, floating wc, f
             xi = x[j0 + i]
             term[i] = _slope_grad(gi, xi)
             out[j0 + i] = _leaky_grad(gi, xi, wc)
-        m8 = m - m % 8
-        for i in range(0, m8, 8):
-            for l in range(8):
-                lane[l] += term[i + l]
-        for i in range(m8, m):
-            lane[i - m8] += term[i]
+        _add_lanes[double](term, m, lane)
         j0 += m
-    return ((lane[0] + lane[1]) + (lane[2] + lane[3])) + ((lane[4] + lane[5]) + (lane[6] + lane[7]))
+    return _lanes_total(lane)
 
 
 cdef void _prelu_rows_tiled(const floating* g, const floating* x, const floating* w,
@@ -877,7 +886,7 @@ cdef void _runs_to_channels(const floating* v, double* acc, Py_ssize_t start, Py
     # acc[channel of element start + i] += v[i], i < m, run by run; a run of
     # one channel is summed in eight lanes first.
     cdef double lane[8]
-    cdef Py_ssize_t i = 0, j, l, length, c, m8
+    cdef Py_ssize_t i = 0, j, length, c
     while i < m:
         c = ((start + i) // inner) % C
         if inner == 1:
@@ -886,16 +895,9 @@ cdef void _runs_to_channels(const floating* v, double* acc, Py_ssize_t start, Py
                 acc[c + j] += v[i + j]
         else:
             length = min(inner - (start + i) % inner, m - i)
-            for l in range(8):
-                lane[l] = 0
-            m8 = length - length % 8
-            for j in range(0, m8, 8):
-                for l in range(8):
-                    lane[l] += v[i + j + l]
-            for j in range(m8, length):
-                lane[j - m8] += v[i + j]
-            acc[c] += ((lane[0] + lane[1]) + (lane[2] + lane[3])) + \
-                ((lane[4] + lane[5]) + (lane[6] + lane[7]))
+            memset(lane, 0, sizeof(lane))
+            _add_lanes(v + i, length, lane)
+            acc[c] += _lanes_total(lane)
         i += length
 
 
