@@ -62,8 +62,10 @@ _OPENMP_PROBE = textwrap.dedent(
 
 # Extra targets compiled from fastact/_kernels.pyx: (gcc/clang flags, MSVC flags).
 SIMD_TARGETS = {
-    "avx2": (["-mavx2"], ["/arch:AVX2"]),
-    "avx512": (["-mavx512f", "-mavx512vl", "-mavx512bw", "-mavx512dq",
+    # -mfma: the float32-lane math calls fmaf (fastact/_math.h); every AVX2
+    # CPU made has FMA3, and fastact._simd checks it at run time.
+    "avx2": (["-mavx2", "-mfma"], ["/arch:AVX2"]),
+    "avx512": (["-mavx512f", "-mavx512vl", "-mavx512bw", "-mavx512dq", "-mfma",
                 "-mprefer-vector-width=512"], ["/arch:AVX512"]),
 }
 X86 = platform.machine().lower() in {"x86_64", "amd64", "i386", "i686", "x86"}
@@ -173,6 +175,8 @@ def _kernel_extension(name, source):
         depends=["fastact/_support.h", "fastact/_math.h", "fastact/_maxout.h",
                  "fastact/_runtime.pxd"],
         define_macros=[("NPY_NO_DEPRECATED_API", "NPY_1_7_API_VERSION")],
+        # fmaf: an instruction where the target has FMA, libm's otherwise
+        libraries=[] if sys.platform == "win32" else ["m"],
     )
 
 

@@ -48,6 +48,8 @@ cdef extern from "_math.h":
     double fastact_gelu_tanh_grad(double g, double x, int hi) noexcept nogil
     double fastact_silu(double x, int hi) noexcept nogil
     double fastact_silu_grad(double g, double x, int hi) noexcept nogil
+    float fastact_silu_f32(float x) noexcept nogil
+    float fastact_silu_grad_f32(float g, float x) noexcept nogil
     double fastact_mish(double x, int hi) noexcept nogil
     double fastact_mish_grad(double g, double x, int hi) noexcept nogil
     double fastact_softplus(double x, double beta, int hi) noexcept nogil
@@ -547,9 +549,15 @@ cdef void _smooth_span(int op, const floating* a, const floating* b, floating* o
     elif op == OP_GELU_GRAD:
         for i in range(n):
             out[i] = <floating>fastact_gelu_tanh_grad(a[i], b[i], hi)
+    elif op == OP_SILU and floating is float:  # float32 lanes (_math.h)
+        for i in range(n):
+            out[i] = fastact_silu_f32(a[i])
     elif op == OP_SILU:
         for i in range(n):
             out[i] = <floating>fastact_silu(a[i], hi)
+    elif op == OP_SILU_GRAD and floating is float:
+        for i in range(n):
+            out[i] = fastact_silu_grad_f32(a[i], b[i])
     elif op == OP_SILU_GRAD:
         for i in range(n):
             out[i] = <floating>fastact_silu_grad(a[i], b[i], hi)

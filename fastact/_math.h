@@ -30,6 +30,153 @@
 #define FASTACT_MATH static inline
 #endif
 
+/* ---- float32 lanes with fused multiply-adds (SiLU so far).
+ *
+ * A float32 op in double costs two vectors of 8 lanes per 16 elements plus
+ * the conversions; these functions work in float32 lanes (16 per AVX-512
+ * vector) and reach float32 accuracy with float-float steps built on fmaf:
+ * a product's error is fmaf(a, b, -a * b), a reciprocal's residual
+ * fmaf(-r, d, 1) is exact. fmaf is correctly rounded wherever it runs (an
+ * FMA instruction on the AVX2/AVX-512 builds and on ARM, glibc's exact
+ * software fmaf on an x86-64 baseline CPU without FMA), so every SIMD level
+ * still gives the same bits; the x86-64 baseline build is scalar for these
+ * ops (docs/accuracy.md gives the numbers). */
+
+#define FASTACT_SHIFTER_F 0x1.8p23f       /* 1.5 * 2**23: rounds to an integer */
+#define FASTACT_INV_LN2_F 0x1.715476p+0f
+#define FASTACT_LN2_F 0x1.62e430p-1f        /* ln2 rounded to float32 */
+#define FASTACT_LN2_F_ERR 0x1.05c610p-29f   /* LN2_F - ln2 (to 2**-53) */
+
+FASTACT_MATH float fastact_f32_from_bits(uint32_t b) {
+    float v;
+    memcpy(&v, &b, sizeof v);
+    return v;
+}
+
+FASTACT_MATH uint32_t fastact_f32_bits(float v) {
+    uint32_t b;
+    memcpy(&b, &v, sizeof b);
+    return b;
+}
+
+/* c ? a : b by bit masks: gcc keeps it a blend, where a ?: with a constant
+   arm let it duplicate the code after it along both arms (twice the work in
+   the vector loop). */
+FASTACT_MATH float fastact_selectf(int c, float a, float b) {
+    uint32_t m = (uint32_t)0 - (uint32_t)(c != 0);
+    return fastact_f32_from_bits((fastact_f32_bits(a) & m) | (fastact_f32_bits(b) & ~m));
+}
+
+/* exp(-a) for a in [0, 120] as 2**k (hi + lo), |hi + lo - e**(-a-k ln2)|
+   below 2**-27 relative; *p64 = 2**(k + 64) (a normal float for every such
+   a: the caller scales results that fall below float32's normal range).
+   The reduction t = -a - k LN2_F is exact (k has at most 8 bits, LN2_F is a
+   multiple of 2**-24 and |a| >= ln2/2 when k != 0, so the difference is a
+   multiple of 2**-25 below 1/2); ln2's own rounding, k (LN2_F - ln2) below
+   2**-21.5, enters as the factor (1 + u). exp(t) = (1 + t) + t**2 q(t), 1 + t
+   split exactly (Fast2Sum), q of degree 5 (docs/fits.py); the sum
+   renormalized at the end (Fast2Sum again), so that lo is below half an ulp
+   of hi and the one Newton step of sigmoid's reciprocal converges. */
+FASTACT_MATH float fastact_exp_neg_ff(float a, float* lo, float* p64) {
+    float kd = fmaf(-a, FASTACT_INV_LN2_F, FASTACT_SHIFTER_F);
+    float k = kd - FASTACT_SHIFTER_F;
+    float t = fmaf(k, -FASTACT_LN2_F, -a);
+    float hi = 1.0f + t;
+    float slo = (1.0f - hi) + t;
+    float q = 0x1.a124e4p-13f;
+    q = fmaf(q, t, 0x1.6d4316p-10f);
+    q = fmaf(q, t, 0x1.1110e0p-7f);
+    q = fmaf(q, t, 0x1.5554eap-5f);
+    q = fmaf(q, t, 0x1.555556p-3f);
+    q = fmaf(q, t, 0.5f);
+    float l0 = fmaf(t * t, q, slo);
+    float u = k * FASTACT_LN2_F_ERR;   /* e**(k (LN2_F - ln2)) - 1, to 2**-43 */
+    float l = fmaf(u, hi + l0, l0);
+    float e = hi + l;           /* normalized: |lo| <= half an ulp of the result */
+    *lo = (hi - e) + l;
+    /* kd's bits are 0x4B400000 + k: (k + 64 + 127) << 23, the upper bits
+       shifted out */
+    *p64 = fastact_f32_from_bits((fastact_f32_bits(kd) + 191u) << 23);
+    return e;
+}
+
+/* The sigmoid's parts at |x| = a: e = exp(-a) = eh + el (eh and el are 0
+   below 2**-149), d = 1 + e = dh + dl (exactly dh + Fast2Sum's part + el),
+   r = 1 / dh rounded and rho = 1 - r d, so that 1 / d = r (1 + rho) to
+   about 2**-46. ehs, els: e at 2**(-k) times its size (in [0.7, 1.42]),
+   with p64 = 2**(k + 64) to scale products of it. */
+typedef struct { float ehs, els, p64, eh, el, dh, dl, r, rho; } fastact_sig_f32;
+
+FASTACT_MATH fastact_sig_f32 fastact_sig_parts_f32(float a) {
+    fastact_sig_f32 s;
+    s.ehs = fastact_exp_neg_ff(a, &s.els, &s.p64);
+    float p0 = s.p64 * 0x1p-64f;    /* 2**k, exact (0 below 2**-149) */
+    s.eh = s.ehs * p0;
+    s.el = s.els * p0;
+    s.dh = 1.0f + s.eh;
+    s.dl = ((1.0f - s.dh) + s.eh) + s.el;
+    s.r = 1.0f / s.dh;
+    s.rho = fmaf(-s.r, s.dl, fmaf(-s.r, s.dh, 1.0f));
+    return s;
+}
+
+/* SiLU on float32 data: x / (1 + e) for x >= 0 and x e / (1 + e) below,
+   e = exp(-|x|); the numerator n + nl (x times e as a float-float, at
+   2**(-k) times its size for x < 0) times r (1 + rho), rounded once, then
+   scaled by 2**k in two exact steps and one final rounding for subnormal
+   results. Above 20, silu(x) rounds to x (e**-20 is below 2**-25); below
+   -120 it is 0. <= 0.51 ulp on every float32 (tests/accuracy.py
+   --exhaustive). */
+/* |x|, clamped to m (NaN stays NaN): one and, one min. */
+FASTACT_MATH float fastact_abs_min_f32(float x, float m) {
+    float a = fastact_f32_from_bits(fastact_f32_bits(x) & 0x7fffffffu);
+    return a > m ? m : a;
+}
+
+FASTACT_MATH float fastact_silu_f32(float x) {
+    float a = fastact_abs_min_f32(x, 120.0f);
+    fastact_sig_f32 s = fastact_sig_parts_f32(a);
+    float m = fastact_selectf(x < 0, s.ehs, 1.0f);
+    float ml = fastact_selectf(x < 0, s.els, 0.0f);
+    float xc = x < -120.0f ? -120.0f : x;
+    float n = xc * m;
+    float nl = fmaf(xc, ml, fmaf(xc, m, -n));
+    float c = fmaf(n, s.r * s.rho, nl * s.r);
+    float ys = fmaf(n, s.r, c);
+    float yneg = (ys * s.p64) * 0x1p-64f;
+    float y = fastact_selectf(x < 0, yneg, ys);
+    y = x > 20.0f ? x : y;
+    return x != x ? x : y; /* NaN: the input's bits */
+}
+
+/* SiLU's derivative on float32 data: g s (1 + w), s = sigmoid(x), w = x (1 - s),
+   as h + (h w + corr): h + hl = g s and w = wh + wl as float-floats (x < 0:
+   1 + w cancels at x = -1.28), the rest in float32. Above 40 the result is
+   g; below -120, 0 times g. Within 2 ulp or 2**-23 |g| (the contract's
+   bound): e**x is not rescaled below -87, where the absolute term is the
+   bound. */
+FASTACT_MATH float fastact_silu_grad_f32(float g, float x) {
+    float xc = x < -120.0f ? -120.0f : x;
+    xc = xc > 40.0f ? 40.0f : xc;
+    float a = fastact_abs_min_f32(xc, 120.0f);
+    fastact_sig_f32 s = fastact_sig_parts_f32(a);
+    float m = fastact_selectf(xc < 0, s.eh, 1.0f);   /* s = (m + ml) r (1 + rho) */
+    float ml = fastact_selectf(xc < 0, s.el, 0.0f);
+    float sh = m * s.r;
+    float sl = fmaf(m, s.r, -sh) + fmaf(sh, s.rho, ml * s.r);
+    float h = g * sh;
+    float hl = fmaf(g, sh, -h) + g * sl;
+    float xm = xc * fastact_selectf(xc < 0, 1.0f, s.eh);   /* w = xm r (1 + rho) */
+    float wh = xm * s.r;
+    float wl = fmaf(xm, s.r, -wh) + wh * s.rho;
+    float corr = fmaf(h, wl, hl * (1.0f + wh));
+    float y = h + fmaf(h, wh, corr);
+    float ha = h < 0 ? -h : h;
+    y = ha < 0x1p126f ? y : h * (1.0f + wh); /* g near overflow: no inf - inf */
+    y = x > 40.0f ? g : y;
+    return x != x ? x : y;
+}
+
 /* ---- Double-double helpers. */
 
 typedef struct { double hi, lo; } fastact_dd;

@@ -19,6 +19,7 @@ zeros and vanishing tails, so a backward row reports the ULP error and whether i
 within that bound.
 
     python tests/accuracy.py [--dtype float32|float64] [--points N] [--lo A --hi B]
+    python tests/accuracy.py --exhaustive [silu,gelu,...]   # all 2**32 float32 inputs
 
 prints the table: per op (defaults and the registry's sample parameters), the max
 error of fastact, PyTorch (where installed) and NumPy, and where it happens.
@@ -362,6 +363,39 @@ def table(dtype, points, lo=None, hi=None, libs=None):
     return rows
 
 
+def exhaustive(names=None, chunk=1 << 22, backward=True, progress=None):
+    """Every finite float32 input (all 2**32 bit patterns, in chunks of
+    ``chunk``) of each smooth op of ``names`` (default: all), with its default
+    parameters, forward and (with g from [-2, 2], a fixed seed per chunk)
+    backward: rows (label, direction, (max ulp, at, ok)) for fastact."""
+    impls = implementations(libs=("fastact",))["fastact"]
+    dtype = np.dtype(np.float32)
+    rows = []
+    for label, name, params in cases():
+        if (names and name not in names) or label != name:
+            continue
+        p = rounded(params, dtype)
+        for direction in ("forward", "backward") if backward else ("forward",):
+            worst, at, ok = 0.0, 0.0, True
+            for start in range(0, 1 << 32, chunk):
+                bits = np.arange(start, start + chunk, dtype=np.uint64).astype(np.uint32)
+                x = bits.view(np.float32)
+                x = x[np.isfinite(x)]
+                g = None
+                if direction == "backward":
+                    g = np.random.default_rng(start).uniform(-2, 2, x.size).astype(dtype)
+                f = impls[name][0 if g is None else 1]
+                e, a, good = measure(f, name, params, dtype, x, g,
+                                     exact(name, x, dtype, g is not None, p, g))
+                ok = ok and good
+                if e > worst:
+                    worst, at = e, a
+            rows.append((label, direction, (worst, at, ok)))
+            if progress:
+                progress(rows[-1])
+    return rows
+
+
 def main(argv=None):
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--dtype", default="float32", choices=["float32", "float64"])
@@ -370,7 +404,24 @@ def main(argv=None):
     ap.add_argument("--lo", type=float, default=None)
     ap.add_argument("--hi", type=float, default=None)
     ap.add_argument("--markdown", action="store_true", help="a Markdown table")
+    ap.add_argument("--exhaustive", nargs="?", const="", default=None, metavar="OPS",
+                    help="every finite float32 input of each op (comma-separated "
+                         "names; default all), fastact only, default parameters")
     args = ap.parse_args(argv)
+    if args.exhaustive is not None:
+        import time
+
+        names = [n for n in args.exhaustive.split(",") if n]
+        print("max error in ULP, float32, every finite input; '!' marks a value above "
+              "the contract's bound")
+        t0 = time.perf_counter()
+
+        def show(row):
+            label, direction, (e, at, ok) = row
+            print(f"{label:<12}{direction:<9}{e:.4g}{'' if ok else '!'} (x={at:.9g}) "
+                  f"[{time.perf_counter() - t0:.0f} s]", flush=True)
+        rows = exhaustive(names, progress=show)
+        return 0 if all(r[2][2] for r in rows) else 1
     dtype = np.dtype(args.dtype)
     points = args.points or (1_000_000 if dtype == np.float32 else 20_000)
     rng = f"[{args.lo}, {args.hi}]" if args.lo is not None else "the whole finite range"
