@@ -8,8 +8,9 @@ median time, PyTorch's best call for the same result (in place where it has one:
 ``F.elu(x, inplace=True)``, ``silu``, ``mish``, ``selu``, ``celu``; ``out=``
 otherwise), and the streaming limit: fastact's plain in-place streaming kernel of the
 same traffic on the same threads (``x = |x|``, or ``g = g * x`` for a backward).
-Prints "x limit" (time / limit) and "vs torch" (PyTorch's time / fastact's: above 1
-means fastact is faster). Medians of interleaved samples; fresh data before every
+Prints "x limit" (time / limit), "vs torch" (PyTorch's time / fastact's: above 1
+means fastact is faster) and "vs numpy" (the registry's NumPy formula, into a
+preallocated output, over fastact's). Medians of interleaved samples; fresh data before every
 sample, copied outside the timing. PyTorch's threads are set to fastact's.
 """
 import argparse
@@ -62,7 +63,7 @@ def main(argv=None):
     print(f"{dtype}, {nt} thread(s); microseconds, medians of {args.samples} interleaved "
           f"samples")
     print(f"{'op':<18}{'n':>12}{'fastact':>11}{'limit':>10}{'x limit':>9}{'torch':>11}"
-          f"{'vs torch':>10}")
+          f"{'vs torch':>10}{'numpy':>11}{'vs numpy':>10}")
     for n in (int(float(s)) for s in args.sizes.split(",")):
         rng = np.random.default_rng(0)
         x0 = (rng.standard_normal(n) * 3).astype(dtype)
@@ -89,13 +90,24 @@ def main(argv=None):
             if torch is not None:
                 tx, tg, to = torch.from_numpy(x), torch.from_numpy(g), torch.from_numpy(o)
                 theirs = list(_torch_calls(torch, op.name, tx, tg, to))
-            times = _median(mine + theirs, fresh, args.samples)
+            values = _ops.bench_values(op)
+
+            def numpy_fwd(op=op, values=values):
+                with np.errstate(all="ignore"):
+                    op.bench(x, o, *values)
+
+            def numpy_bwd(op=op, values=values):
+                with np.errstate(all="ignore"):
+                    op.bench_backward(g, x, o, *values)
+            times = _median(mine + [numpy_fwd, numpy_bwd] + theirs, fresh, args.samples)
             for k, direction in enumerate(("", "_backward")):
                 t = times[k]
-                tt = times[2 + k] if theirs else None
+                tn = times[2 + k]
+                tt = times[4 + k] if theirs else None
                 vs = f"{tt / t:9.2f}x" if tt else "         -"
                 print(f"{op.name + direction:<18}{n:>12,}{t * 1e6:>11.1f}{lim1[k] * 1e6:>10.1f}"
-                      f"{t / lim1[k]:>8.2f}x{(tt or 0) * 1e6:>11.1f}{vs}")
+                      f"{t / lim1[k]:>8.2f}x{(tt or 0) * 1e6:>11.1f}{vs}"
+                      f"{tn * 1e6:>11.1f}{tn / t:>9.2f}x")
     return 0
 
 

@@ -49,6 +49,9 @@ cdef extern from "_math.h":
     double fastact_silu(double x, int hi) noexcept nogil
     double fastact_silu_grad(double g, double x, int hi) noexcept nogil
     float fastact_silu_f32(float x) noexcept nogil
+    float fastact_elu_grad_f32(float g, float x, float alpha) noexcept nogil
+    float fastact_celu_grad_f32(float g, float x, float alpha, float ralpha) noexcept nogil
+    float fastact_selu_grad_f32(float g, float x) noexcept nogil
     float fastact_silu_grad_f32(float g, float x) noexcept nogil
     double fastact_mish(double x, int hi) noexcept nogil
     double fastact_mish_grad(double g, double x, int hi) noexcept nogil
@@ -504,6 +507,9 @@ cdef void _elu_family_span(int op, const floating* a, const floating* b, floatin
     if op == OP_ELU:
         for i in range(n):
             out[i] = <floating>fastact_elu(a[i], alpha, hi)
+    elif op == OP_ELU_GRAD and floating is float:  # float32 lanes (_math.h)
+        for i in range(n):
+            out[i] = fastact_elu_grad_f32(a[i], b[i], alpha)
     elif op == OP_ELU_GRAD:
         for i in range(n):
             out[i] = <floating>fastact_elu_grad(a[i], b[i], alpha, hi)
@@ -513,6 +519,9 @@ cdef void _elu_family_span(int op, const floating* a, const floating* b, floatin
     elif op == OP_CELU:
         for i in range(n):
             out[i] = <floating>fastact_celu(a[i], alpha, hi)
+    elif op == OP_CELU_GRAD and floating is float and alpha > 0:  # float32 lanes (_math.h)
+        for i in range(n):
+            out[i] = fastact_celu_grad_f32(a[i], b[i], alpha, r)
     elif op == OP_CELU_GRAD:
         for i in range(n):
             out[i] = <floating>fastact_celu_grad(a[i], b[i], alpha, hi)
@@ -522,6 +531,9 @@ cdef void _elu_family_span(int op, const floating* a, const floating* b, floatin
     elif op == OP_SELU:
         for i in range(n):
             out[i] = <floating>fastact_selu(a[i], hi)
+    elif op == OP_SELU_GRAD and floating is float:  # float32 lanes (_math.h)
+        for i in range(n):
+            out[i] = fastact_selu_grad_f32(a[i], b[i])
     elif op == OP_SELU_GRAD:
         for i in range(n):
             out[i] = <floating>fastact_selu_grad(a[i], b[i], hi)

@@ -177,6 +177,52 @@ FASTACT_MATH float fastact_silu_grad_f32(float g, float x) {
     return x != x ? x : y;
 }
 
+/* g * (c + cl) * exp(-|v|) on float32 data, for the ELU family's
+   gradients: c e as a float-float at 2**k scale (scaled first, so that g
+   times it overflows only where the result does), g times it rounded once:
+   about 0.5 ulp above 2**-126; below, e and the result are subnormal and the
+   bound's absolute term 2**-23 |g| holds. */
+FASTACT_MATH float fastact_g_c_exp_f32(float g, float c, float cl, float v) {
+    float lo, p64, hi = fastact_exp_neg_ff(fastact_abs_min_f32(v, 120.0f), &lo, &p64);
+    float p0 = p64 * 0x1p-64f;
+    float ch = c * hi;
+    float clo = fmaf(cl, hi, fmaf(c, lo, fmaf(c, hi, -ch)));
+    float y0 = g * (ch * p0);
+    float y = fmaf(g, ch * p0, g * (clo * p0));
+    /* g infinite (or the product overflowing): the plain product, no inf - inf */
+    return fastact_abs_min_f32(y0, HUGE_VALF) < HUGE_VALF ? y : y0;
+}
+
+FASTACT_MATH float fastact_elu_grad_f32(float g, float x, float alpha) {
+    float y = fastact_g_c_exp_f32(g, alpha, 0.0f, x);
+    y = x > 0 ? g : y;
+    return x != x ? x : y;
+}
+
+#define FASTACT_SELU_SCALE_F 0x1.0cfabep+0f   /* PyTorch's scale in float32 */
+#define FASTACT_SELU_SA_F_HI 0x1.c212ccp+0f   /* scale * alpha (the exact real) */
+#define FASTACT_SELU_SA_F_LO 0x1.903c0cp-26f        /* as a float-float */
+
+FASTACT_MATH float fastact_selu_grad_f32(float g, float x) {
+    float y = fastact_g_c_exp_f32(g, FASTACT_SELU_SA_F_HI, FASTACT_SELU_SA_F_LO, x);
+    y = x > 0 ? g * FASTACT_SELU_SCALE_F : y;
+    return x != x ? x : y;
+}
+
+/* CELU, alpha > 0: g * exp(q + ql) = g e (1 + ql), q = x / alpha (as
+   x * (1 / alpha) rounded: no division per element) and ql its error (q's rounding alone is |q| 2**-24 relative, up
+   to 120 ulps at q = -120), clamped so that nothing overflows where e is 0. */
+FASTACT_MATH float fastact_celu_grad_f32(float g, float x, float alpha, float ralpha) {
+    float q = x * ralpha;
+    float qc = q < -120.0f ? -120.0f : q;
+    float ql = fmaf(-qc, alpha, x) * ralpha;  /* exact residual: q is faithful */
+    ql = ql < -1.0f ? -1.0f : ql;
+    ql = ql > 1.0f ? 1.0f : ql;
+    float y = fastact_g_c_exp_f32(g, 1.0f, ql, qc);
+    y = x > 0 ? g : y;
+    return x != x ? x : y;
+}
+
 /* ---- Double-double helpers. */
 
 typedef struct { double hi, lo; } fastact_dd;

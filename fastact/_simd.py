@@ -6,7 +6,10 @@ baseline instruction set (``_kernels``), AVX2 (``_kernels_avx2``) and AVX-512
 and that this CPU supports, so a portable build runs as fast as a
 ``-march=native`` one. ``FASTACT_SIMD=baseline|avx2|avx512`` forces a level
 (an unknown or unsupported one raises at import). Every level gives the same
-bits: the build turns off FMA contraction.
+bits: the build turns off FMA contraction, and the fused multiply-adds that the
+float32-lane math writes out (``fmaf``) are correctly rounded on every level
+(hardware FMA on AVX2/AVX-512, which is why the AVX2 level also needs the CPU's
+FMA3; libm's exact ``fmaf`` on the baseline).
 """
 import importlib
 import importlib.util

@@ -1,7 +1,9 @@
 """The smooth ops against the contract's accuracy bounds, measured by the
 harness (tests/accuracy.py) on sweeps of the finite range; and the harness
-itself on cases with known answers. The full sweep is a separate command:
-``python tests/accuracy.py [--dtype float64] [--points N]``."""
+itself on cases with known answers; every float32 of the binades where the
+float32-lane paths switch. The full sweeps are separate commands:
+``python tests/accuracy.py [--dtype float64] [--points N]`` and
+``python tests/accuracy.py --exhaustive`` (all 2**32 float32 inputs)."""
 import math
 
 import numpy as np
@@ -111,3 +113,24 @@ def test_smooth_op_within_its_bounds(case, dtype):
         for direction, gg, f in (("forward", None, fwd), ("backward", g, bwd)):
             err, at, ok = acc.measure(f, name, params, dtype, x, gg)
             assert ok, f"{label} {direction} {np.dtype(dtype)}: {err:.3g} ULP at x = {at!r}"
+
+
+def _bits(v):
+    return int(np.array(v, np.float32).view(np.uint32))
+
+
+# Whole binades (every float32 in them) around the float32-lane paths' switch
+# points: the exp reduction's first k (|x| near ln2/2), the cut at 20 and 40,
+# the subnormal results below -87, and tiny inputs.
+BINADES = [(0.25, 0.5), (16.0, 32.0), (32.0, 64.0), (-64.0, -128.0), (2.0**-20, 2.0**-19),
+           (-0.25, -0.5), (-1.0, -2.0)]
+
+
+@pytest.mark.parametrize("name", ["silu", "elu", "celu", "selu"])
+@pytest.mark.parametrize("lo,hi", BINADES)
+def test_every_float32_of_a_binade(name, lo, hi):
+    rows = acc.exhaustive([name], chunk=1 << 21, backward=True, start=_bits(lo),
+                          stop=_bits(hi) + 1)
+    assert len(rows) == 2
+    for label, direction, (err, at, ok) in rows:
+        assert ok, (label, direction, err, at)
