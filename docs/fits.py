@@ -6,7 +6,8 @@ Each fit is a Chebyshev interpolation made in 120-bit arithmetic and printed
 as C hex literals, highest degree first (the order of the Horner steps):
 
 * expm1 for float32 data: expm1(r) = r + r**2 q(r) on |r| <= ln2/2, q of
-  degree 5 (2**-30.8 relative);
+  degree 5 (2**-30.8 relative); the float32-lane exp (fastact_exp_neg_ff)
+  uses the same q with its coefficients rounded to float32 (2**-30.4);
 * erfcx(t) (t + 3) in z = (t - 3) / (t + 3) on t in [0, 10.5], degree 12
   (float32 GELU: 2**-33.7 relative);
 * erfcx(t) (t + 2) in z = (t - 2) / (t + 2) on t in [0, inf), degree 26
